@@ -5,7 +5,7 @@ Every page listed in the table of contents exists, and every internal link
 (href) and every image (src) on every page resolves to a file of the build,
 with the #fragment present as an id on the target page. External links
 (http:, https:, mailto:) are not fetched: CI has no network but the package
-registries. Usage: check_links.py BOOK_DIR
+registries. Usage: check_links.py BOOK_DIR [SRC_DIR]
 """
 import sys
 from html.parser import HTMLParser
@@ -68,6 +68,13 @@ def main():
             frag = unquote(parts.fragment)
             if frag and target.suffix == ".html" and frag not in parse(target).ids:
                 problems.append(f"{rel}: {attr}={value!r}: no id {frag!r} on the target page")
+    # Every chapter (every Markdown file in src/, which holds only chapters
+    # listed in SUMMARY.md) must have become a page.
+    if len(sys.argv) > 2:
+        src = Path(sys.argv[2])
+        for md in sorted(src.rglob("*.md")):
+            if md.name != "SUMMARY.md" and not (root / md.relative_to(src).with_suffix(".html")).exists():
+                problems.append(f"chapter {md} has no page in the build")
     summary = root / "print.html"
     if not summary.exists():
         problems.append("print.html is missing (the print page must be on)")
