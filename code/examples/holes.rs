@@ -1,0 +1,50 @@
+//! External fragmentation, measured: plenty of free memory, none of it usable.
+//!
+//! `cargo run --example holes`
+fn main() {
+    // ANCHOR: main
+    const BLOCK: usize = 4000;
+    let mut blocks: Vec<Option<Vec<u8>>> = (0..17).map(|_| Some(vec![1u8; BLOCK])).collect();
+    let starts: Vec<usize> = blocks
+        .iter()
+        .flatten()
+        .map(|b| b.as_ptr() as usize)
+        .collect();
+    // malloc carved the blocks one after another, a fixed stride apart.
+    let stride = starts[1] - starts[0];
+    assert!(starts
+        .windows(2)
+        .all(|w| w[1].checked_sub(w[0]) == Some(stride)));
+
+    // Free every other block: 1, 3, ..., 15. Each hole lies between two live
+    // blocks, so no two holes can merge into a bigger one.
+    let mut holes = Vec::new();
+    for i in (1..17).step_by(2) {
+        blocks[i] = None;
+        holes.push((starts[i - 1] + BLOCK, starts[i + 1])); // [start, end)
+    }
+    let free: usize = holes.iter().map(|(start, end)| end - start).sum();
+    let largest = holes
+        .iter()
+        .map(|(start, end)| end - start)
+        .max()
+        .unwrap_or(0);
+
+    // Ask for twice a block: less than a third of what is free.
+    let request = 2 * BLOCK;
+    let big = vec![2u8; request];
+    let at = big.as_ptr() as usize;
+    assert!(free > 3 * request && largest < request);
+    for &(start, end) in &holes {
+        assert!(at + request <= start || at >= end, "no hole can hold it");
+    }
+    println!(
+        "17 blocks of {BLOCK} bytes, {stride} bytes apart, at {:#x}..{:#x}",
+        starts[0],
+        starts[16] + BLOCK
+    );
+    println!("after freeing 8 of them: {free} bytes free, largest hole {largest} bytes");
+    println!("a request for {request} bytes went to {at:#x}, outside every hole");
+    // ANCHOR_END: main
+    drop(blocks);
+}
