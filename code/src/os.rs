@@ -68,7 +68,12 @@ impl Mapping {
         let len = match round_to_pages(len) {
             Some(0) => return Err(io::Error::new(io::ErrorKind::InvalidInput, "empty mapping")),
             Some(len) => len,
-            None => return Err(io::Error::new(io::ErrorKind::InvalidInput, "length overflows")),
+            None => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "length overflows",
+                ))
+            }
         };
         // SAFETY: a null hint lets the kernel choose the address, and an
         // anonymous mapping (fd -1, offset 0) touches no existing memory.
@@ -85,7 +90,8 @@ impl Mapping {
         if start == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        let start = NonNull::new(start.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned null"))?;
+        let start = NonNull::new(start.cast::<u8>())
+            .ok_or_else(|| io::Error::other("mmap returned null"))?;
         Ok(Mapping { start, len })
     }
 
@@ -152,7 +158,9 @@ pub fn program_break() -> *mut u8 {
 /// `malloc` in between. Shrinking (`increment < 0`) must only give back memory
 /// that the caller itself obtained and no longer uses.
 pub unsafe fn sbrk(increment: isize) -> io::Result<*mut u8> {
-    let _guard = BREAK_LOCK.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _guard = BREAK_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // SAFETY: the caller guarantees that nobody else uses the memory that
     // the move adds or removes.
     let old = unsafe { libc::sbrk(increment as libc::intptr_t) };
@@ -199,8 +207,14 @@ mod tests {
 
     #[test]
     fn bad_lengths_are_errors() {
-        assert_eq!(Mapping::new(0).unwrap_err().kind(), io::ErrorKind::InvalidInput);
-        assert_eq!(Mapping::new(usize::MAX).unwrap_err().kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(
+            Mapping::new(0).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
+        assert_eq!(
+            Mapping::new(usize::MAX).unwrap_err().kind(),
+            io::ErrorKind::InvalidInput
+        );
         // Larger than any address space: the kernel says no, and that is a value.
         assert!(Mapping::new(usize::MAX / 2).is_err());
     }
