@@ -387,8 +387,9 @@ fn rustdoc_anchored_lines(s: &str, anchor: &str) -> String {
                 }
                 None => {}
             }
-        } else if anchor_start(line) == Some(anchor) {
-            inside = true;
+        } else if let Some(name) = anchor_start(line) {
+            // Any anchor's start line is dropped; only ours opens the section.
+            inside |= name == anchor;
         } else if anchor_end(line).is_none() {
             out.push_str("# ");
             out.push_str(line);
@@ -434,8 +435,8 @@ mod tests {
         );
         assert_eq!(
             expand("{{#rustdoc_include f.rs:b}}", &dir).unwrap(),
-            // Outside the section, another anchor's start stays (hidden), its end goes.
-            "# line 1\n# // ANCHOR: a\n# line 3\nline 5\n# line 8"
+            // Every anchor line goes, inside the section and outside it.
+            "# line 1\n# line 3\nline 5\n# line 8"
         );
         assert_eq!(
             expand("{{#rustdoc_include f.rs:2:3}}", &dir).unwrap(),
