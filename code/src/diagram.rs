@@ -133,6 +133,8 @@ const ROW_H: usize = 96;
 const BAR_H: usize = 36;
 const MARGIN: usize = 16;
 const MIN_SEG_W: usize = 6;
+/// Room right of the strips for a marker label at the region's end.
+const RIGHT_PAD: usize = 48;
 
 /// Renders the strips, top to bottom, with a legend of the parts used and
 /// `title` as the figure's accessible name.
@@ -142,8 +144,8 @@ const MIN_SEG_W: usize = 6;
 /// If a segment or marker lies outside its strip or segments overlap: the
 /// figure would be a lie about the allocator.
 pub fn render(title: &str, strips: &[Strip]) -> String {
-    let height = MARGIN * 2 + strips.len() * ROW_H + 28;
-    let width = MARGIN * 2 + CAPTION_W + STRIP_W;
+    let height = MARGIN * 2 + strips.len() * ROW_H + 16;
+    let width = MARGIN * 2 + CAPTION_W + STRIP_W + RIGHT_PAD;
     let mut svg = String::new();
     // An opaque light background keeps the figure legible in dark themes too.
     let _ = writeln!(
