@@ -31,6 +31,16 @@
 //! the arena. `'a` is *invariant*, so a `&Arena<'static, _>` cannot be
 //! shortened to accept a value that borrows a short-lived local (the trick that
 //! makes heterogeneous arenas with destructors unsound if forgotten).
+//!
+//! ```compile_fail
+//! # use allocators::{arena::Arena, growing_bump::GrowingBump};
+//! let arena = Arena::new(GrowingBump::new());
+//! {
+//!     let name = String::from("short-lived");
+//!     arena.alloc(Some(&name)); // error[E0597]: `name` does not live long enough
+//! } // ... because the arena keeps the reference until it is dropped, below
+//! ```
+//!
 //! [`std::mem::forget`]-ing the arena skips the destructors, which is safe
 //! (leaking is), just wasteful.
 
@@ -111,6 +121,9 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     // ANCHOR: try_alloc
     /// Moves `value` into the arena and returns a reference to it, or an
     /// error (dropping `value`) if the allocator has no room.
+    // Handing out `&mut` from `&self` is the point of an arena: each call
+    // returns a different, freshly allocated value, never one already lent.
+    #[allow(clippy::mut_from_ref)]
     pub fn try_alloc<T: 'a>(&self, value: T) -> Result<&mut T, AllocError> {
         if !std::mem::needs_drop::<T>() {
             let block = self.allocator.borrow_mut().allocate(Layout::new::<T>())?;
@@ -139,7 +152,7 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
         unsafe {
             entry.write(DropEntry { header, value });
             self.drop_list.set(Some(entry.cast::<DropHeader>()));
-            Ok(&mut *(&raw mut (*entry.as_ptr()).value))
+            Ok(&mut (*entry.as_ptr()).value)
         }
     }
     // ANCHOR_END: try_alloc
@@ -150,6 +163,7 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     ///
     /// If the allocator is out of memory, like `Box::new` (which aborts).
     /// Use [`try_alloc`](Self::try_alloc) to handle that case.
+    #[allow(clippy::mut_from_ref)] // as in `try_alloc`
     pub fn alloc<T: 'a>(&self, value: T) -> &mut T {
         match self.try_alloc(value) {
             Ok(value) => value,

@@ -49,7 +49,7 @@
 //! assert_eq!(bump.heap_size(), 8);
 //! ```
 
-use crate::align::align_down;
+use crate::align::{align_down, is_aligned};
 use crate::raw_allocator::{reallocate_by_copy, AllocError, HeapError, RawAllocator};
 use crate::region::{Buffer, Region};
 use std::alloc::Layout;
@@ -180,7 +180,7 @@ impl<R> RawAllocator for BumpAllocator<R> {
         // SAFETY: `block >= start`, and `start` is not null.
         self.top = unsafe { NonNull::new_unchecked(block) };
         self.footprint = self.footprint.max(self.end.as_ptr().addr() - block.addr());
-        debug_assert!(block.addr() % layout.align() == 0);
+        debug_assert!(is_aligned(block.addr(), layout.align()));
         debug_assert!(block.addr() + layout.size() <= top);
         Ok(self.top)
     }

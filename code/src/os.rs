@@ -215,7 +215,11 @@ mod tests {
             Mapping::new(usize::MAX).unwrap_err().kind(),
             io::ErrorKind::InvalidInput
         );
-        // Larger than any address space: the kernel says no, and that is a value.
-        assert!(Mapping::new(usize::MAX / 2).is_err());
+        // Larger than any address space: the kernel says no, and that is a
+        // value. Miri has no kernel to ask: it stops the whole run with
+        // "resource exhaustion" instead, so only the real kernel is asked.
+        if !cfg!(miri) {
+            assert!(Mapping::new(usize::MAX / 2).is_err());
+        }
     }
 }

@@ -342,7 +342,7 @@ fn arena_over_growing_chunks_runs_destructors() {
     }
     let drops = Rc::new(Cell::new(0));
     let mut arena = Arena::new(GrowingBump::with_limits(page_size(), usize::MAX));
-    let n = if cfg!(miri) { 100 } else { 1000 };
+    let n = if cfg!(miri) { 300 } else { 1000 };
     let values: Vec<&mut (u64, Counted)> = (0..n)
         .map(|i| arena.alloc((i, Counted(drops.clone()))))
         .collect();

@@ -35,7 +35,7 @@ use std::ptr::NonNull;
 
 /// The largest "ordinary" block size: small under Miri, which interprets
 /// every byte the harness writes and reads.
-pub const MAX_MEDIUM: usize = if cfg!(miri) { 1024 } else { 16 * 1024 };
+pub const MAX_MEDIUM: usize = if cfg!(miri) { 2048 } else { 16 * 1024 };
 
 /// A heap size that fits a few hundred small blocks and some medium ones.
 pub const HEAP: usize = if cfg!(miri) { 16 * 1024 } else { 256 * 1024 };
@@ -161,7 +161,7 @@ impl<A: RawAllocator> Model<'_, A> {
     ) -> Result<(), TestCaseError> {
         let addr = ptr.as_ptr().addr();
         prop_assert!(
-            addr % layout.align() == 0,
+            addr.is_multiple_of(layout.align()),
             "step {step}: {addr:#x} is not aligned to {}",
             layout.align()
         );
