@@ -1,0 +1,200 @@
+//! `replay`: runs CS:APP malloc-lab traces against the book's allocators and
+//! their peers. `cargo run --release --bin replay -- --help` says how.
+
+use lab::machine::Machine;
+use lab::registry::{self, ALLOCATORS};
+use lab::replay::Options;
+use lab::report::{self, Input};
+use lab::trace::Trace;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: replay [OPTIONS] TRACE...
+
+Replays CS:APP malloc-lab traces (`a ID SIZE`, `f ID`, `r ID SIZE` after a
+four-integer header) against allocators and prints throughput and
+utilization.
+
+options:
+  --allocators LIST  comma-separated names (default: all, see below)
+  --reps N           timed repetitions per trace and allocator; the median
+                     is reported (default 5)
+  --check            verify every operation in the warm-up pass: alignment,
+                     no overlap with a live block, payload bytes intact
+                     through realloc and free (a pattern derived from the
+                     block id), and the allocator's heap checker. A
+                     violation names the trace file and line; the exit
+                     status is then 1
+  --csv              print CSV: trace,allocator,ops,seconds,kops,util
+  --heap BYTES       the heap every allocator gets (suffix K, M or G);
+                     default: every request of the trace added up, plus 64
+                     bytes per request and 1 MiB, at most 1 GiB
+  --align N          alignment of every block (default 16, malloc's)
+  --list             list the allocators and how their footprint is measured
+  -h, --help         this text
+
+method: for each trace and allocator, a fresh mmap'd heap of the same size;
+a warm-up pass (which --check verifies), then N timed passes, each with a
+fresh allocator over the same heap; the median time is reported. Kops/s is
+operations per second over that median; `vs system` divides it by glibc's
+on the same trace in the same run.
+
+util = peak live payload / peak heap footprint, where the footprint is:
+  book allocators          their own footprint(): the most heap they used
+  linked_list_allocator,
+  talc                     highest offset used in the heap (end of the
+                           highest block ever handed out - heap start)
+  bumpalo                  address span of its blocks (one chunk, bumping
+                           down)
+  system                   glibc malloc: peak of mallinfo2() arena+hblkhd,
+                           minus its value before the trace, measured in a
+                           fresh child process (so holes left by other runs
+                           cannot flatter it)
+
+system is glibc's malloc/realloc/free as a C program gets it. Its behaviour
+depends on GLIBC_TUNABLES, which the output header prints, e.g.
+  GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=1073741824
+keeps every block in the brk heap and never gives memory back, which makes
+it comparable with allocators that own one region.
+
+exit status: 0 (also when an allocator runs out of memory: the table says
+`OOM at line N`), 1 if --check found a violation, 2 for bad usage or a bad
+trace (the message names the file and line).
+";
+
+fn parse_bytes(s: &str) -> Option<usize> {
+    let (digits, shift) = match s.as_bytes().last()? {
+        b'K' | b'k' => (&s[..s.len() - 1], 10),
+        b'M' | b'm' => (&s[..s.len() - 1], 20),
+        b'G' | b'g' => (&s[..s.len() - 1], 30),
+        _ => (s, 0),
+    };
+    digits.parse::<usize>().ok()?.checked_mul(1usize << shift)
+}
+
+struct Args {
+    options: Options,
+    allocators: Vec<&'static registry::Entry>,
+    csv: bool,
+    traces: Vec<PathBuf>,
+}
+
+fn parse_args() -> Result<Option<Args>, String> {
+    let mut options = Options::default();
+    let mut allocators: Vec<&'static registry::Entry> = ALLOCATORS.iter().collect();
+    let mut csv = false;
+    let mut traces = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "-h" | "--help" => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            "--list" => {
+                for e in ALLOCATORS {
+                    println!(
+                        "{:<22} {:?}: {}\n{:<22} footprint: {}",
+                        e.name, e.kind, e.about, "", e.footprint
+                    );
+                }
+                return Ok(None);
+            }
+            "--allocators" => allocators = registry::parse_list(&value("--allocators")?)?,
+            "--reps" => {
+                options.reps = value("--reps")?
+                    .parse()
+                    .ok()
+                    .filter(|&n| n >= 1)
+                    .ok_or("--reps needs a whole number of at least 1")?;
+            }
+            "--heap" => {
+                let v = value("--heap")?;
+                options.heap = Some(parse_bytes(&v).filter(|&n| n > 0).ok_or(format!(
+                    "--heap: `{v}` is not a byte count like 65536, 64K or 512M"
+                ))?);
+            }
+            "--align" => {
+                options.align = value("--align")?
+                    .parse()
+                    .ok()
+                    .filter(|n: &usize| n.is_power_of_two() && *n <= 4096)
+                    .ok_or("--align needs a power of two up to 4096")?;
+            }
+            "--check" => options.check = true,
+            "--csv" => csv = true,
+            s if s.starts_with('-') && s.len() > 1 => {
+                return Err(format!("unknown option `{s}` (see --help)"))
+            }
+            _ => traces.push(PathBuf::from(arg)),
+        }
+    }
+    if traces.is_empty() {
+        return Err("no trace given (see --help)".to_string());
+    }
+    Ok(Some(Args {
+        options,
+        allocators,
+        csv,
+        traces,
+    }))
+}
+
+fn main() -> ExitCode {
+    lab::system_footprint::serve_child_if_asked();
+    let args = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("replay: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Read every trace before measuring anything: a bad one stops the run
+    // at once, not after minutes of measuring the others.
+    let mut inputs = Vec::new();
+    let mut bad = false;
+    for path in &args.traces {
+        match Trace::read(path) {
+            Ok(trace) => inputs.push(Input {
+                trace,
+                path: path.clone(),
+            }),
+            Err(e) => {
+                eprintln!("replay: {e}");
+                bad = true;
+            }
+        }
+    }
+    if bad {
+        return ExitCode::from(2);
+    }
+    let machine = Machine::current();
+    let header = report::header_lines(&machine, &args.options);
+    if !args.csv {
+        for line in &header {
+            println!("{line}");
+        }
+        println!();
+    } else {
+        for line in &header {
+            eprintln!("{line}");
+        }
+    }
+    let rows = report::run_all(&inputs, &args.allocators, &args.options, |row| {
+        if row.is_violation() {
+            eprintln!("replay: {}", row.note());
+        }
+    });
+    if args.csv {
+        print!("{}", report::csv(&rows));
+    } else {
+        print!("{}", report::text_table(&rows));
+    }
+    if rows.iter().any(report::Row::is_violation) {
+        return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,34 @@
+//! The measurement lab of *Memory Allocators*: everything that turns the
+//! book's allocators into numbers.
+//!
+//! - [`trace`]: the CS:APP malloc-lab trace format, parsed strictly.
+//! - [`region`]: the heap every region allocator replays a trace in.
+//! - [`peers`]: glibc malloc, `linked_list_allocator`, `talc` and `bumpalo`
+//!   behind the book's `RawAllocator` trait.
+//! - [`registry`]: every allocator by its short name.
+//! - [`replay`]: the engine: warm-up and checking pass, timed repetitions.
+//! - [`system_footprint`]: glibc's footprint, measured in a child process.
+//! - [`machine`]: the conditions: CPU, glibc, build profile, tunables.
+//! - [`report`]: running traces against allocators; text, CSV and Markdown.
+//! - [`plots`]: the SVG figures.
+//! - [`generate`]: the seeded generator of the project's traces.
+//! - [`recorder`]: a global allocator that records a program's allocations
+//!   as a trace.
+//!
+//! The binaries: `replay` (the command-line tool), `gen-traces`,
+//! `record-trace` and `lab-report`. See `code/lab/README.md`.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(missing_docs)]
+
+pub mod generate;
+pub mod machine;
+pub mod peers;
+pub mod plots;
+pub mod recorder;
+pub mod region;
+pub mod registry;
+pub mod replay;
+pub mod report;
+pub mod system_footprint;
+pub mod trace;

@@ -1,0 +1,175 @@
+//! The SVG figures, drawn with plotters' SVG backend.
+//!
+//! Every figure has an opaque white background, so it reads on the book's
+//! dark themes as well as the light one, and a footer that names the
+//! command that drew it and the machine it measured.
+
+use plotters::prelude::*;
+use std::path::Path;
+
+/// One bar series: an allocator and its value per trace (`None`: no bar,
+/// e.g. it ran out of memory).
+pub struct Series {
+    /// The allocator's name, for the legend.
+    pub name: String,
+    /// One value per group.
+    pub values: Vec<Option<f64>>,
+}
+
+/// A grouped bar chart: one group per trace, one bar per series.
+pub struct BarChart<'a> {
+    /// The title at the top.
+    pub title: &'a str,
+    /// What the y axis measures.
+    pub y_label: &'a str,
+    /// The group names (traces), left to right.
+    pub groups: &'a [String],
+    /// The bars of each group.
+    pub series: &'a [Series],
+    /// A logarithmic y axis (for ratios), or a linear one from zero.
+    pub log: bool,
+    /// A horizontal reference line (1.0 for ratios), if any.
+    pub reference: Option<f64>,
+    /// Footer lines: the command and the machine.
+    pub footer: &'a [String],
+}
+
+/// Colours from Paul Tol's "bright" scheme, which stays distinguishable
+/// with colour-blindness and on white.
+const PALETTE: [RGBColor; 7] = [
+    RGBColor(0x44, 0x77, 0xAA),
+    RGBColor(0xEE, 0x66, 0x77),
+    RGBColor(0x22, 0x88, 0x33),
+    RGBColor(0xCC, 0xBB, 0x44),
+    RGBColor(0x66, 0xCC, 0xEE),
+    RGBColor(0xAA, 0x33, 0x77),
+    RGBColor(0xBB, 0xBB, 0xBB),
+];
+
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+impl BarChart<'_> {
+    /// Draws the chart into an SVG file at `path`.
+    pub fn draw(&self, path: &Path) -> DrawResult {
+        let width = (160 + 90 * self.groups.len() as u32).max(760);
+        let height = 460 + 18 * self.footer.len() as u32;
+        let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (plot, footer) = root.split_vertically(height - 14 - 18 * self.footer.len() as u32);
+        for (i, line) in self.footer.iter().enumerate() {
+            footer.draw(&Text::new(
+                line.as_str(),
+                (10, 4 + 18 * i as i32),
+                ("sans-serif", 13)
+                    .into_font()
+                    .color(&RGBColor(0x44, 0x44, 0x44)),
+            ))?;
+        }
+        let values = self
+            .series
+            .iter()
+            .flat_map(|s| s.values.iter().flatten().copied());
+        let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+        let groups = self.groups.len().max(1);
+        let n = self.series.len().max(1) as f64;
+        let label = |x: &f64| {
+            let i = x.floor();
+            if (x - i - 0.5).abs() < 1e-6 && i >= 0.0 {
+                self.groups.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        let mut builder = ChartBuilder::on(&plot);
+        builder
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70);
+        // Bars start at the bottom of the axis.
+        let bars = |bottom: f64| {
+            self.series.iter().enumerate().flat_map(move |(s, series)| {
+                series.values.iter().enumerate().filter_map(move |(g, v)| {
+                    let v = (*v)?;
+                    let x0 = g as f64 + 0.1 + 0.8 * s as f64 / n;
+                    let style = PALETTE[s % PALETTE.len()].filled();
+                    Some(Rectangle::new(
+                        [(x0, bottom), (x0 + 0.8 / n, v.max(bottom))],
+                        style,
+                    ))
+                })
+            })
+        };
+        if self.log {
+            let lo = if lo.is_finite() {
+                lo.min(self.reference.unwrap_or(lo)) / 1.5
+            } else {
+                0.1
+            };
+            let hi = hi.max(self.reference.unwrap_or(hi)) * 1.5;
+            let mut chart =
+                builder.build_cartesian_2d(0f64..groups as f64, (lo..hi).log_scale())?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(2 * groups + 1)
+                .x_label_formatter(&label)
+                .y_desc(self.y_label)
+                .y_label_formatter(&|y| format!("{y:.2}"))
+                .draw()?;
+            chart.draw_series(bars(lo))?;
+            if let Some(r) = self.reference {
+                chart.draw_series(std::iter::once(PathElement::new(
+                    vec![(0.0, r), (groups as f64, r)],
+                    BLACK.stroke_width(1),
+                )))?;
+            }
+            self.legend(&mut chart, lo)?;
+        } else {
+            let hi = if hi > 0.0 { hi * 1.15 } else { 1.0 };
+            let mut chart = builder.build_cartesian_2d(0f64..groups as f64, 0f64..hi)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(2 * groups + 1)
+                .x_label_formatter(&label)
+                .y_desc(self.y_label)
+                .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
+                .draw()?;
+            chart.draw_series(bars(0.0))?;
+            self.legend(&mut chart, 0.0)?;
+        }
+        root.present()?;
+        Ok(())
+    }
+
+    fn legend<'b, DB, CT>(&self, chart: &mut ChartContext<'b, DB, CT>, bottom: f64) -> DrawResult
+    where
+        DB: DrawingBackend + 'b,
+        CT: CoordTranslate<From = (f64, f64)>,
+        DB::ErrorType: 'static,
+    {
+        for (s, series) in self.series.iter().enumerate() {
+            let color = PALETTE[s % PALETTE.len()];
+            // An invisible, zero-size element carries each legend entry.
+            chart
+                .draw_series(std::iter::once(Rectangle::new(
+                    [(0.0, bottom), (0.0, bottom)],
+                    color.filled(),
+                )))?
+                .label(series.name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()?;
+        Ok(())
+    }
+}

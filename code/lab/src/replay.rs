@@ -1,0 +1,602 @@
+//! The replay engine: runs a [`Trace`] against any [`RawAllocator`].
+//!
+//! For one trace and one allocator, [`Job::measure`]:
+//!
+//! 1. builds a fresh allocator over the job's heap and replays the trace
+//!    once as a warm-up. With `check` on, this pass also verifies every
+//!    operation (see [`Checker`]) and runs the allocator's heap checker
+//!    after each one. It stops at the first allocation failure, which is
+//!    reported as out of memory at that line;
+//! 2. reads the allocator's footprint (its high-water mark) after the
+//!    warm-up pass;
+//! 3. replays the trace `reps` more times, each with a fresh allocator over
+//!    the same heap, timing only the loop over the operations, and keeps the
+//!    median.
+//!
+//! After every pass the blocks still live are freed (untimed), so that
+//! glibc's malloc, which outlives the passes, starts each one in the same
+//! state.
+
+use crate::trace::{Op, Trace};
+use allocators::raw_allocator::{AllocError, RawAllocator};
+use allocators::region::Buffer;
+use std::alloc::Layout;
+use std::collections::BTreeMap;
+use std::ptr::NonNull;
+use std::time::Instant;
+
+use crate::region::OwnedHeap;
+
+/// How to replay.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Timed repetitions after the warm-up; the median is reported.
+    pub reps: usize,
+    /// Verify every operation in the warm-up pass.
+    pub check: bool,
+    /// The alignment every block is requested with.
+    pub align: usize,
+    /// The heap size for every allocator, or `None` for
+    /// [`default_heap_size`].
+    pub heap: Option<usize>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            reps: 5,
+            check: false,
+            align: 16,
+            heap: None,
+        }
+    }
+}
+
+/// The largest heap [`default_heap_size`] picks. Beyond it, an allocator
+/// that does not reuse memory (a bump allocator) runs out, which is a fair
+/// result; `--heap` can raise it.
+pub const MAX_DEFAULT_HEAP: usize = 1 << 30;
+
+/// The heap every allocator gets for `trace` unless told otherwise: enough
+/// for an allocator that never reuses a byte (every request added up), plus
+/// 64 bytes per request for headers and alignment, plus 1 MiB for
+/// metadata, capped at [`MAX_DEFAULT_HEAP`]. Pages that are never touched
+/// cost nothing, so generous is cheap.
+pub fn default_heap_size(trace: &Trace) -> usize {
+    trace
+        .total_requested
+        .saturating_add(trace.allocations.saturating_mul(64))
+        .saturating_add(1 << 20)
+        .min(MAX_DEFAULT_HEAP)
+}
+
+/// What a measurement found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The trace ran to its end.
+    Measured(Measurement),
+    /// An allocation failed at this line of the trace.
+    AllocFailed {
+        /// The trace line of the failing operation.
+        line: u32,
+        /// Why it failed.
+        error: AllocError,
+    },
+    /// `--check` found a broken promise: a misaligned or overlapping block,
+    /// changed payload bytes, or a heap checker error.
+    Violation {
+        /// The trace line of the operation after which it was found.
+        line: u32,
+        /// What is wrong.
+        message: String,
+    },
+    /// The measurement could not be set up (e.g. the heap could not be
+    /// mapped).
+    Unavailable(String),
+}
+
+/// The numbers of a completed measurement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measurement {
+    /// Seconds per replay of the whole trace: the median of the timed
+    /// repetitions.
+    pub seconds: f64,
+    /// Every repetition's seconds, in the order they ran.
+    pub samples: Vec<f64>,
+    /// The allocator's peak footprint in bytes, if it could be measured.
+    pub footprint: Option<usize>,
+    /// Why the footprint is missing, if it is.
+    pub footprint_note: Option<String>,
+}
+
+/// The median of `samples` (the mean of the middle two for an even count),
+/// or `None` if there are none.
+pub fn median(samples: &[f64]) -> Option<f64> {
+    let mut s: Vec<f64> = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(s[n / 2]),
+        _ => Some((s[n / 2 - 1] + s[n / 2]) / 2.0),
+    }
+}
+
+/// One trace, the heap every allocator gets for it, and the options.
+pub struct Job<'t> {
+    /// The trace to replay.
+    pub trace: &'t Trace,
+    /// How.
+    pub options: &'t Options,
+    /// Where the trace was read from, for measurements that run in a child
+    /// process (the glibc footprint).
+    pub path: Option<&'t std::path::Path>,
+    /// The name of the allocator being measured, for messages.
+    pub allocator: &'static str,
+}
+
+/// A live block: where it is and how many bytes were asked for.
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    ptr: Option<NonNull<u8>>,
+    size: usize,
+}
+
+const EMPTY: Slot = Slot { ptr: None, size: 0 };
+
+/// Why a pass stopped early.
+enum Stop {
+    Failed { line: u32, error: AllocError },
+    Violation { line: u32, message: String },
+}
+
+impl<'t> Job<'t> {
+    /// The heap size every allocator gets for this job.
+    pub fn heap_size(&self) -> usize {
+        self.options
+            .heap
+            .unwrap_or_else(|| default_heap_size(self.trace))
+    }
+
+    /// Measures the allocators that `make` builds over a heap of
+    /// [`heap_size`](Self::heap_size) bytes: one for the warm-up pass and
+    /// one for each timed repetition. The footprint is the allocator's
+    /// [`footprint`](RawAllocator::footprint) after the warm-up.
+    pub fn measure<'h, A, F>(&self, heap: &'h OwnedHeap, mut make: F) -> Outcome
+    where
+        A: RawAllocator,
+        F: FnMut(Buffer<'h>) -> Option<A>,
+    {
+        let trace = self.trace;
+        let mut slots = vec![EMPTY; trace.ids];
+        let mut fresh = || {
+            // SAFETY: only one allocator over `heap` exists at a time: each
+            // one is dropped at the end of its pass, before the next is made.
+            make(unsafe { heap.region() })
+        };
+        let Some(mut alloc) = fresh() else {
+            return Outcome::Unavailable(format!(
+                "{} cannot be set up in a {} byte heap",
+                self.allocator,
+                heap.len()
+            ));
+        };
+        let warm = if self.options.check {
+            let mut checker = Checker::new(self.options.align);
+            checked_pass(
+                &mut alloc,
+                trace,
+                self.options.align,
+                &mut slots,
+                &mut checker,
+            )
+        } else {
+            pass(&mut alloc, trace, self.options.align, &mut slots)
+        };
+        free_all(&mut alloc, &mut slots, self.options.align);
+        if let Err(stop) = warm {
+            return match stop {
+                Stop::Failed { line, error } => Outcome::AllocFailed { line, error },
+                Stop::Violation { line, message } => Outcome::Violation { line, message },
+            };
+        }
+        let footprint = alloc.footprint();
+        drop(alloc);
+
+        let mut samples = Vec::with_capacity(self.options.reps);
+        for _ in 0..self.options.reps {
+            let Some(mut alloc) = fresh() else {
+                return Outcome::Unavailable(format!(
+                    "{} could not be set up again",
+                    self.allocator
+                ));
+            };
+            let start = Instant::now();
+            let result = pass(&mut alloc, trace, self.options.align, &mut slots);
+            let seconds = start.elapsed().as_secs_f64();
+            free_all(&mut alloc, &mut slots, self.options.align);
+            if let Err(Stop::Failed { line, error }) = result {
+                // Deterministic allocators fail in the warm-up already; only
+                // glibc, whose state carries over, could differ.
+                return Outcome::AllocFailed { line, error };
+            }
+            samples.push(seconds);
+        }
+        Outcome::Measured(Measurement {
+            seconds: median(&samples).unwrap_or(f64::NAN),
+            samples,
+            footprint: Some(footprint),
+            footprint_note: None,
+        })
+    }
+}
+
+fn layout(size: usize, align: usize, line: u32) -> Result<Layout, Stop> {
+    Layout::from_size_align(size, align).map_err(|_| Stop::Failed {
+        line,
+        error: AllocError::SizeOverflow,
+    })
+}
+
+/// The timed loop: the operations and nothing else. The trace was validated
+/// when it was parsed, so every free and reallocation finds its block.
+#[inline(never)]
+fn pass<A: RawAllocator>(
+    alloc: &mut A,
+    trace: &Trace,
+    align: usize,
+    slots: &mut [Slot],
+) -> Result<(), Stop> {
+    for (i, op) in trace.ops.iter().enumerate() {
+        let line = || trace.lines[i];
+        match *op {
+            Op::Alloc { id, size } => {
+                let layout = layout(size, align, line())?;
+                let ptr = alloc.allocate(layout).map_err(|error| Stop::Failed {
+                    line: line(),
+                    error,
+                })?;
+                slots[id as usize] = Slot {
+                    ptr: Some(ptr),
+                    size,
+                };
+            }
+            Op::Free { id } => {
+                let slot = std::mem::replace(&mut slots[id as usize], EMPTY);
+                if let Some(ptr) = slot.ptr {
+                    let layout = layout(slot.size, align, line())?;
+                    // SAFETY: the slot holds a live block of this allocator,
+                    // allocated with this layout, and is emptied here.
+                    unsafe { alloc.deallocate(ptr, layout) };
+                }
+            }
+            Op::Realloc { id, size } => {
+                let slot = &mut slots[id as usize];
+                if let Some(ptr) = slot.ptr {
+                    let old = layout(slot.size, align, line())?;
+                    // SAFETY: as for a free; on failure the old block stays
+                    // live and in its slot.
+                    let new = unsafe { alloc.reallocate(ptr, old, size) }.map_err(|error| {
+                        Stop::Failed {
+                            line: line(),
+                            error,
+                        }
+                    })?;
+                    *slot = Slot {
+                        ptr: Some(new),
+                        size,
+                    };
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Frees every block still live, so the next pass starts clean.
+fn free_all<A: RawAllocator>(alloc: &mut A, slots: &mut [Slot], align: usize) {
+    for slot in slots.iter_mut() {
+        if let Some(ptr) = slot.ptr.take() {
+            if let Ok(layout) = Layout::from_size_align(slot.size, align) {
+                // SAFETY: a live block of this allocator with this layout.
+                unsafe { alloc.deallocate(ptr, layout) };
+            }
+        }
+    }
+}
+
+/// Verifies what an allocator promises, operation by operation:
+///
+/// - every block is aligned as asked;
+/// - no block overlaps another live block;
+/// - a block's payload keeps its bytes: each block is filled with a pattern
+///   derived from its id, checked before it is freed or reallocated, and
+///   after a reallocation the kept prefix is checked again.
+pub struct Checker {
+    align: usize,
+    /// Live blocks with at least one byte: start -> (end, id).
+    live: BTreeMap<usize, (usize, u32)>,
+}
+
+/// The byte at `offset` of block `id`'s payload. Different ids get different
+/// sequences, so a block that lands on another's bytes is caught.
+#[inline]
+pub fn pattern(id: u32, offset: usize) -> u8 {
+    let seed = (u64::from(id).wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let seed = (seed >> 56) as u8;
+    (seed ^ (offset >> 8) as u8).wrapping_add((offset as u8).wrapping_mul(31))
+}
+
+impl Checker {
+    /// A checker for blocks requested at `align`.
+    pub fn new(align: usize) -> Checker {
+        Checker {
+            align,
+            live: BTreeMap::new(),
+        }
+    }
+
+    /// Checks a new block's alignment and that it overlaps no live block,
+    /// then records it.
+    fn admit(&mut self, id: u32, ptr: NonNull<u8>, size: usize) -> Result<(), String> {
+        let start = ptr.as_ptr().addr();
+        if start % self.align != 0 {
+            return Err(format!(
+                "block {id} at {start:#x} is not aligned to {}",
+                self.align
+            ));
+        }
+        if size == 0 {
+            return Ok(());
+        }
+        let end = start
+            .checked_add(size)
+            .ok_or_else(|| format!("block {id} at {start:#x} wraps around the address space"))?;
+        // The nearest live block starting at or below `start`, and the first
+        // one starting above it: the only two that can overlap.
+        if let Some((&s, &(e, other))) = self.live.range(..=start).next_back() {
+            if e > start {
+                return Err(format!("block {id} ({start:#x}..{end:#x}) overlaps live block {other} ({s:#x}..{e:#x})"));
+            }
+        }
+        if let Some((&s, &(e, other))) = self.live.range(start + 1..).next() {
+            if s < end {
+                return Err(format!("block {id} ({start:#x}..{end:#x}) overlaps live block {other} ({s:#x}..{e:#x})"));
+            }
+        }
+        self.live.insert(start, (end, id));
+        Ok(())
+    }
+
+    fn forget(&mut self, ptr: NonNull<u8>, size: usize) {
+        if size != 0 {
+            self.live.remove(&ptr.as_ptr().addr());
+        }
+    }
+}
+
+/// Writes block `id`'s pattern into `range` of its payload.
+///
+/// # Safety
+///
+/// `ptr` must be a live block of at least `range.end` bytes that nothing
+/// else is using.
+unsafe fn fill(id: u32, ptr: NonNull<u8>, range: std::ops::Range<usize>) {
+    for offset in range {
+        // SAFETY: `offset` is inside the block (caller's guarantee).
+        unsafe { ptr.as_ptr().add(offset).write(pattern(id, offset)) };
+    }
+}
+
+/// Finds the first byte of `0..len` that lost block `id`'s pattern.
+///
+/// # Safety
+///
+/// As for [`fill`]: `ptr` is live for `len` bytes.
+unsafe fn verify(id: u32, ptr: NonNull<u8>, len: usize) -> Result<(), String> {
+    // SAFETY: live for `len` bytes (caller's guarantee), and nothing writes
+    // to it while the slice exists.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len) };
+    match bytes
+        .iter()
+        .enumerate()
+        .find(|&(offset, &b)| b != pattern(id, offset))
+    {
+        None => Ok(()),
+        Some((offset, &b)) => Err(format!(
+            "block {id}: payload byte {offset} changed (expected {:#04x}, found {b:#04x})",
+            pattern(id, offset)
+        )),
+    }
+}
+
+/// The warm-up pass with every check on.
+fn checked_pass<A: RawAllocator>(
+    alloc: &mut A,
+    trace: &Trace,
+    align: usize,
+    slots: &mut [Slot],
+    checker: &mut Checker,
+) -> Result<(), Stop> {
+    for (i, op) in trace.ops.iter().enumerate() {
+        let line = trace.lines[i];
+        let violation = |message: String| Stop::Violation { line, message };
+        match *op {
+            Op::Alloc { id, size } => {
+                let ptr = alloc
+                    .allocate(layout(size, align, line)?)
+                    .map_err(|error| Stop::Failed { line, error })?;
+                checker.admit(id, ptr, size).map_err(violation)?;
+                // SAFETY: a fresh block of `size` bytes.
+                unsafe { fill(id, ptr, 0..size) };
+                slots[id as usize] = Slot {
+                    ptr: Some(ptr),
+                    size,
+                };
+            }
+            Op::Free { id } => {
+                let slot = std::mem::replace(&mut slots[id as usize], EMPTY);
+                if let Some(ptr) = slot.ptr {
+                    // SAFETY: the slot's block is live for `size` bytes.
+                    unsafe { verify(id, ptr, slot.size) }.map_err(violation)?;
+                    checker.forget(ptr, slot.size);
+                    // SAFETY: a live block with this layout, emptied above.
+                    unsafe { alloc.deallocate(ptr, layout(slot.size, align, line)?) };
+                }
+            }
+            Op::Realloc { id, size } => {
+                let slot = slots[id as usize];
+                if let Some(ptr) = slot.ptr {
+                    // SAFETY: the slot's block is live for `slot.size` bytes.
+                    unsafe { verify(id, ptr, slot.size) }.map_err(violation)?;
+                    checker.forget(ptr, slot.size);
+                    // SAFETY: a live block with this layout.
+                    let new = match unsafe {
+                        alloc.reallocate(ptr, layout(slot.size, align, line)?, size)
+                    } {
+                        Ok(new) => new,
+                        Err(error) => {
+                            // The old block is still live, as it was.
+                            checker.admit(id, ptr, slot.size).map_err(violation)?;
+                            return Err(Stop::Failed { line, error });
+                        }
+                    };
+                    checker.admit(id, new, size).map_err(violation)?;
+                    let kept = slot.size.min(size);
+                    // SAFETY: the new block is live for `size >= kept` bytes.
+                    unsafe { verify(id, new, kept) }
+                        .map_err(|m| violation(format!("after reallocation, {m}")))?;
+                    // SAFETY: as above, and `size` is the block's size.
+                    unsafe { fill(id, new, kept..size) };
+                    slots[id as usize] = Slot {
+                        ptr: Some(new),
+                        size,
+                    };
+                }
+            }
+        }
+        alloc
+            .check()
+            .map_err(|e| violation(format!("heap checker: {e}")))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use allocators::bump::BumpAllocator;
+
+    fn trace(text: &str) -> Trace {
+        Trace::parse("t.rep", text).unwrap()
+    }
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    }
+
+    #[test]
+    fn bump_replays_and_reports_its_footprint() {
+        let t = trace("0 3 6 1\na 0 100\na 1 20\nr 1 50\nf 0\na 2 16\nf 2\n");
+        let options = Options {
+            reps: 3,
+            check: true,
+            ..Options::default()
+        };
+        let job = Job {
+            trace: &t,
+            options: &options,
+            path: None,
+            allocator: "bump",
+        };
+        let heap = OwnedHeap::new(job.heap_size()).unwrap();
+        let Outcome::Measured(m) = job.measure(&heap, |r| Some(BumpAllocator::new(r))) else {
+            panic!("bump failed")
+        };
+        assert_eq!(m.samples.len(), 3);
+        // 100 bytes end at 112 below the top (alignment 16); block 1 is
+        // re-bumped to 50 bytes and ends at 176; freeing block 0 (not the
+        // last) gives nothing back, so block 2's 16 bytes end at 192.
+        assert_eq!(m.footprint, Some(192));
+    }
+
+    #[test]
+    fn running_out_names_the_line() {
+        let t = trace("0 2 2 1\na 0 3000\na 1 3000\n");
+        let options = Options {
+            heap: Some(4096),
+            ..Options::default()
+        };
+        let job = Job {
+            trace: &t,
+            options: &options,
+            path: None,
+            allocator: "bump",
+        };
+        let heap = OwnedHeap::new(4096).unwrap();
+        // One page might be larger than 4096 bytes on this machine: build a
+        // bump over exactly the first 4096 bytes through a sub-buffer.
+        let out = job.measure(&heap, |r| {
+            use allocators::region::Region;
+            // SAFETY: the first 4096 bytes of the region, used only by this
+            // allocator.
+            Some(BumpAllocator::new(unsafe {
+                Buffer::from_raw_parts(r.start(), 4096)
+            }))
+        });
+        assert_eq!(
+            out,
+            Outcome::AllocFailed {
+                line: 3,
+                error: AllocError::OutOfMemory
+            }
+        );
+    }
+
+    /// An allocator that hands every block out at the same address: the
+    /// checker must catch it.
+    struct Liar(Vec<u8>);
+    impl RawAllocator for Liar {
+        fn allocate(&mut self, _: Layout) -> Result<NonNull<u8>, AllocError> {
+            NonNull::new(
+                self.0
+                    .as_mut_ptr()
+                    .with_addr((self.0.as_ptr().addr() + 15) & !15),
+            )
+            .ok_or(AllocError::OutOfMemory)
+        }
+        unsafe fn deallocate(&mut self, _: NonNull<u8>, _: Layout) {}
+        fn for_each_region(&self, _: &mut dyn FnMut(std::ops::Range<usize>)) {}
+        fn heap_size(&self) -> usize {
+            0
+        }
+        fn footprint(&self) -> usize {
+            0
+        }
+    }
+
+    #[test]
+    fn the_checker_catches_overlap() {
+        let t = trace("0 2 2 1\na 0 8\na 1 8\n");
+        let options = Options {
+            check: true,
+            ..Options::default()
+        };
+        let job = Job {
+            trace: &t,
+            options: &options,
+            path: None,
+            allocator: "liar",
+        };
+        let heap = OwnedHeap::new(4096).unwrap();
+        let out = job.measure(&heap, |_| Some(Liar(vec![0; 64])));
+        let Outcome::Violation { line, message } = out else {
+            panic!("{out:?}")
+        };
+        assert_eq!(line, 3);
+        assert!(message.contains("overlaps live block 0"), "{message}");
+    }
+}

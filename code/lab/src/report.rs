@@ -1,0 +1,315 @@
+//! Running many traces against many allocators, and the tables that show
+//! the results: a text table for people, CSV for tools, and Markdown for the
+//! book.
+
+use crate::machine::Machine;
+use crate::region::OwnedHeap;
+use crate::registry::Entry;
+use crate::replay::{Job, Options, Outcome};
+use crate::trace::Trace;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+/// A trace to measure, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The parsed trace.
+    pub trace: Trace,
+    /// The file it was read from.
+    pub path: PathBuf,
+}
+
+impl Input {
+    /// The short name tables use: the file name.
+    pub fn short_name(&self) -> String {
+        self.path.file_name().map_or_else(
+            || self.trace.name.clone(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
+}
+
+/// One trace measured with one allocator.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The trace's short name.
+    pub trace: String,
+    /// The trace's path, for messages.
+    pub path: String,
+    /// The allocator's name.
+    pub allocator: &'static str,
+    /// Operations in the trace.
+    pub ops: usize,
+    /// Peak live payload of the trace.
+    pub peak_live: usize,
+    /// What happened.
+    pub outcome: Outcome,
+}
+
+impl Row {
+    /// Thousands of operations per second, from the median time.
+    pub fn kops(&self) -> Option<f64> {
+        match &self.outcome {
+            Outcome::Measured(m) if m.seconds > 0.0 => Some(self.ops as f64 / m.seconds / 1000.0),
+            _ => None,
+        }
+    }
+
+    /// The median seconds per replay.
+    pub fn seconds(&self) -> Option<f64> {
+        match &self.outcome {
+            Outcome::Measured(m) => Some(m.seconds),
+            _ => None,
+        }
+    }
+
+    /// Peak live payload over peak footprint.
+    pub fn util(&self) -> Option<f64> {
+        match &self.outcome {
+            Outcome::Measured(m) => match m.footprint {
+                Some(f) if f > 0 => Some(self.peak_live as f64 / f as f64),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// What to say instead of (or next to) the numbers.
+    pub fn note(&self) -> String {
+        match &self.outcome {
+            Outcome::Measured(m) => m.footprint_note.clone().unwrap_or_default(),
+            Outcome::AllocFailed { line, error } => {
+                if *error == allocators::raw_allocator::AllocError::OutOfMemory {
+                    format!("OOM at line {line}")
+                } else {
+                    format!("failed at line {line}: {error}")
+                }
+            }
+            Outcome::Violation { line, message } => {
+                format!("CHECK FAILED at {}:{line}: {message}", self.path)
+            }
+            Outcome::Unavailable(why) => why.clone(),
+        }
+    }
+
+    /// `true` if `--check` found a broken promise.
+    pub fn is_violation(&self) -> bool {
+        matches!(self.outcome, Outcome::Violation { .. })
+    }
+}
+
+/// Measures every input with every entry, in order; `progress` hears about
+/// each row as it completes.
+pub fn run_all(
+    inputs: &[Input],
+    entries: &[&Entry],
+    options: &Options,
+    mut progress: impl FnMut(&Row),
+) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for input in inputs {
+        for entry in entries {
+            let job = Job {
+                trace: &input.trace,
+                options,
+                path: Some(&input.path),
+                allocator: entry.name,
+            };
+            // A fresh heap of the same size for every allocator.
+            let outcome = match OwnedHeap::new(job.heap_size()) {
+                Ok(heap) => (entry.run)(&job, &heap),
+                Err(e) => {
+                    Outcome::Unavailable(format!("cannot map a {} byte heap: {e}", job.heap_size()))
+                }
+            };
+            let row = Row {
+                trace: input.short_name(),
+                path: input.path.display().to_string(),
+                allocator: entry.name,
+                ops: input.trace.ops.len(),
+                peak_live: input.trace.peak_live,
+                outcome,
+            };
+            progress(&row);
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// Throughput relative to `system` on the same trace in the same run.
+pub fn vs_system(rows: &[Row], row: &Row) -> Option<f64> {
+    let base = rows
+        .iter()
+        .find(|r| r.trace == row.trace && r.allocator == "system")?
+        .kops()?;
+    Some(row.kops()? / base)
+}
+
+fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or_else(String::new, f)
+}
+
+/// The header lines every output starts with: machine, tunables, method.
+pub fn header_lines(machine: &Machine, options: &Options) -> Vec<String> {
+    vec![
+        format!("machine: {}", machine.summary()),
+        format!("malloc: {}", machine.tunables_line()),
+        format!(
+            "method: fresh allocator per pass over a heap of the same size for every allocator ({}); warm-up pass{}, then median of {} timed reps; blocks aligned to {}",
+            options.heap.map_or("sized from the trace".to_string(), |h| format!("{h} bytes")),
+            if options.check { " with --check" } else { "" },
+            options.reps,
+            options.align
+        ),
+    ]
+}
+
+/// The text table for people.
+pub fn text_table(rows: &[Row]) -> String {
+    let mut lines = vec![[
+        "trace".to_string(),
+        "allocator".into(),
+        "ops".into(),
+        "ms (median)".into(),
+        "Kops/s".into(),
+        "vs system".into(),
+        "util".into(),
+        "note".into(),
+    ]];
+    for r in rows {
+        lines.push([
+            r.trace.clone(),
+            r.allocator.to_string(),
+            r.ops.to_string(),
+            opt(r.seconds(), |s| format!("{:.3}", s * 1e3)),
+            opt(r.kops(), |k| format!("{k:.0}")),
+            opt(vs_system(rows, r), |x| format!("{x:.2}x")),
+            opt(r.util(), |u| format!("{:.1}%", u * 100.0)),
+            r.note(),
+        ]);
+    }
+    let widths: Vec<usize> = (0..8)
+        .map(|c| {
+            lines
+                .iter()
+                .map(|l| l[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let mut line = String::new();
+        for c in 0..8 {
+            // Names left, numbers right.
+            if c < 2 || c == 7 {
+                let _ = write!(line, "{:<w$}  ", l[c], w = widths[c]);
+            } else {
+                let _ = write!(line, "{:>w$}  ", l[c], w = widths[c]);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+        if i == 0 {
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 14));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// CSV with the header `trace,allocator,ops,seconds,kops,util`. A run that
+/// did not complete (out of memory, say) has empty numbers; so does `util`
+/// when the footprint could not be measured.
+pub fn csv(rows: &[Row]) -> String {
+    let mut out = String::from("trace,allocator,ops,seconds,kops,util\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{}",
+            csv_field(&r.trace),
+            r.allocator,
+            r.ops,
+            opt(r.seconds(), |s| format!("{s:.9}")),
+            opt(r.kops(), |k| format!("{k:.1}")),
+            opt(r.util(), |u| format!("{u:.4}")),
+        );
+    }
+    out
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// A Markdown table for the book: per trace and allocator, throughput as a
+/// ratio to glibc measured in the same run, and utilization.
+pub fn markdown_table(rows: &[Row]) -> String {
+    let mut out = String::from("| trace | allocator | Kops/s | vs glibc | utilization | note |\n|---|---|--:|--:|--:|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            r.trace,
+            r.allocator,
+            opt(r.kops(), |k| format!("{k:.0}")),
+            opt(vs_system(rows, r), |x| format!("{x:.2}×")),
+            opt(r.util(), |u| format!("{:.0}%", u * 100.0)),
+            r.note().replace('|', "\\|"),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::replay::Measurement;
+
+    fn row(allocator: &'static str, seconds: f64, footprint: Option<usize>) -> Row {
+        Row {
+            trace: "t.rep".into(),
+            path: "dir/t.rep".into(),
+            allocator,
+            ops: 1000,
+            peak_live: 500,
+            outcome: Outcome::Measured(Measurement {
+                seconds,
+                samples: vec![seconds],
+                footprint,
+                footprint_note: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn csv_has_the_agreed_header_and_empty_numbers_for_oom() {
+        let oom = Row {
+            outcome: Outcome::AllocFailed {
+                line: 7,
+                error: allocators::raw_allocator::AllocError::OutOfMemory,
+            },
+            ..row("bump", 0.0, None)
+        };
+        let rows = vec![row("system", 0.001, None), oom];
+        let text = csv(&rows);
+        assert_eq!(text, "trace,allocator,ops,seconds,kops,util\nt.rep,system,1000,0.001000000,1000.0,\nt.rep,bump,1000,,,\n");
+        assert!(text_table(&rows).contains("OOM at line 7"));
+    }
+
+    #[test]
+    fn ratios_are_against_system_in_the_same_run() {
+        let rows = vec![
+            row("system", 0.002, Some(1000)),
+            row("talc", 0.001, Some(1000)),
+        ];
+        assert_eq!(vs_system(&rows, &rows[1]), Some(2.0));
+        assert_eq!(rows[1].util(), Some(0.5));
+        assert!(markdown_table(&rows).contains("| t.rep | talc | 1000 | 2.00× | 50% |  |"));
+    }
+}
