@@ -60,6 +60,19 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// All counters at zero. (`Default::default` is not `const`.)
+    const ZERO: Stats = Stats {
+        allocations: 0,
+        deallocations: 0,
+        reallocations: 0,
+        failures: 0,
+        requested_bytes: 0,
+        live_bytes: 0,
+        peak_live_bytes: 0,
+        heap_size: 0,
+        footprint: 0,
+    };
+
     /// Heap bytes that hold no live block: freed but not reused, padding,
     /// headers. `heap_size - live_bytes`.
     pub fn unused_heap_bytes(&self) -> usize {
@@ -94,17 +107,7 @@ impl<A> Locked<A> {
         Locked {
             inner: Mutex::new(Inner {
                 allocator,
-                stats: Stats {
-                    allocations: 0,
-                    deallocations: 0,
-                    reallocations: 0,
-                    failures: 0,
-                    requested_bytes: 0,
-                    live_bytes: 0,
-                    peak_live_bytes: 0,
-                    heap_size: 0,
-                    footprint: 0,
-                },
+                stats: Stats::ZERO,
             }),
         }
     }
