@@ -11,6 +11,17 @@
 //! - [`growing_bump`]: a bump allocator that maps a new chunk when one is full.
 //! - [`arena`]: typed values in a bump allocator, with lifetimes checked by the compiler.
 //! - [`global`]: `Locked`, which makes any allocator Rust's `#[global_allocator]`.
+//! - [`block`]: the block format of the free-list allocators: headers,
+//!   footers (boundary tags), the minimum block, and a walk over the blocks.
+//! - [`heap`]: a heap that grows at a break, inside a region or (in an
+//!   example) through `sbrk`; the part every free-list allocator shares.
+//! - [`free_list`]: a doubly linked list threaded through free blocks.
+//! - [`implicit`]: the implicit free list, with first-, next- and best-fit
+//!   placement.
+//! - [`explicit`]: the explicit free list, with LIFO or address-ordered
+//!   insertion.
+//! - [`segregated`]: segregated free lists, one per size class, found
+//!   through a bitmap; resizes blocks in place.
 //! - [`diagram`]: SVG memory diagrams drawn from real allocator states, for the
 //!   book's figures.
 //!
@@ -22,10 +33,15 @@
 
 pub mod align;
 pub mod arena;
+pub mod block;
 pub mod bump;
 pub mod diagram;
+pub mod explicit;
+pub mod free_list;
 pub mod global;
 pub mod growing_bump;
+pub mod heap;
+pub mod implicit;
 pub mod os;
 pub mod raw_allocator;
 pub mod region;

@@ -1,0 +1,162 @@
+//! The explicit free list: both insertion policies through the shared
+//! harness (heap checker after every step), the shared free-list edge cases,
+//! and the list itself: its order, and a damaged link.
+
+mod free_lists;
+mod harness;
+
+use allocators::block::{BlockInfo, WORD};
+use allocators::explicit::{ExplicitFreeList, Insertion};
+use allocators::heap::BreakRegion;
+use allocators::raw_allocator::RawAllocator;
+use allocators::region::OwnedRegion;
+use free_lists::{addr, layout, real_blocks};
+use harness::{filled, HEAP};
+
+type Heap = ExplicitFreeList<BreakRegion<OwnedRegion>>;
+
+fn heap(len: usize, insertion: Insertion) -> Heap {
+    ExplicitFreeList::new(
+        BreakRegion::new(OwnedRegion::new(len, 16).unwrap()),
+        insertion,
+    )
+}
+
+fn blocks(heap: &Heap) -> Vec<BlockInfo> {
+    real_blocks(heap.blocks())
+}
+
+const POLICIES: [Insertion; 2] = [Insertion::Lifo, Insertion::AddressOrdered];
+
+#[test]
+fn lifo_passes_the_harness() {
+    harness::check_random_ops(|| heap(HEAP, Insertion::Lifo));
+}
+
+#[test]
+fn address_ordered_passes_the_harness() {
+    harness::check_random_ops(|| heap(HEAP, Insertion::AddressOrdered));
+}
+
+#[test]
+fn edge_cases_for_every_policy() {
+    for insertion in POLICIES {
+        free_lists::zero_size(heap(HEAP, insertion));
+        free_lists::bad_sizes(heap(HEAP, insertion));
+        free_lists::alignments(heap(64 * 1024, insertion), blocks);
+        free_lists::exhaustion(heap(16 * 1024, insertion), blocks);
+        free_lists::coalescing(heap(HEAP, insertion), blocks);
+        free_lists::splitting(heap(free_lists::SPLIT_HEAP, insertion), blocks);
+        free_lists::corruption_is_detected(|| heap(HEAP, insertion));
+    }
+}
+
+/// Frees three separated blocks in the order 2, 0, 1, and returns the list
+/// (header addresses) and the blocks' headers.
+fn freed_in_a_mixed_order(heap: &mut Heap) -> (Vec<usize>, Vec<usize>) {
+    let l = layout(48, 8);
+    let mut kept = Vec::new();
+    let mut freed = Vec::new();
+    for i in 0..3 {
+        freed.push(filled(heap, l, i));
+        kept.push(filled(heap, l, 10 + i));
+    }
+    for i in [2, 0, 1] {
+        // SAFETY: live, freed once.
+        unsafe { heap.deallocate(freed[i], l) };
+        heap.check().unwrap();
+    }
+    let headers = freed.iter().map(|&p| addr(p) - WORD).collect();
+    (heap.free_list().collect(), headers)
+}
+
+#[test]
+fn lifo_puts_the_newest_free_block_first() {
+    let mut heap = heap(HEAP, Insertion::Lifo);
+    let (list, freed) = freed_in_a_mixed_order(&mut heap);
+    // Most recent first, and the rest of the heap's chunk (freed when the
+    // heap grew) last.
+    assert_eq!(list[..3], [freed[1], freed[0], freed[2]]);
+    assert_eq!(list.len(), 4);
+    // First fit along a LIFO list reuses the block freed last.
+    assert_eq!(addr(heap.allocate(layout(40, 8)).unwrap()), freed[1] + WORD);
+}
+
+#[test]
+fn address_order_keeps_the_list_sorted() {
+    let mut heap = heap(HEAP, Insertion::AddressOrdered);
+    let (list, freed) = freed_in_a_mixed_order(&mut heap);
+    assert_eq!(list[..3], freed[..]);
+    assert!(list.windows(2).all(|w| w[0] < w[1]));
+    // First fit along an address-ordered list takes the lowest block.
+    assert_eq!(addr(heap.allocate(layout(40, 8)).unwrap()), freed[0] + WORD);
+    heap.check().unwrap();
+}
+
+#[test]
+fn a_damaged_link_is_detected() {
+    for insertion in POLICIES {
+        let mut heap = heap(HEAP, insertion);
+        let l = layout(48, 8);
+        let a = filled(&mut heap, l, 1);
+        let b = filled(&mut heap, l, 2);
+        filled(&mut heap, l, 3);
+        // SAFETY: live, freed once.
+        unsafe { heap.deallocate(b, l) };
+        heap.check().unwrap();
+        // The freed block's `next` link is the first word of its payload,
+        // `b` itself: point it at `a`, an allocated block. A use after free
+        // through `b` does exactly this.
+        // SAFETY: the word lies in the heap; `b` carries its provenance.
+        unsafe { b.cast::<*mut u8>().write(a.as_ptr().sub(WORD)) };
+        let error = heap.check().unwrap_err();
+        assert!(
+            [
+                "allocated block in a free list",
+                "free block not in the free list",
+                "prev link does not match"
+            ]
+            .contains(&error.what),
+            "{insertion:?}: {error}"
+        );
+        // A `prev` link that points back at the block itself.
+        let mut heap2 = self::heap(HEAP, insertion);
+        let c = filled(&mut heap2, l, 1);
+        filled(&mut heap2, l, 2);
+        // SAFETY: as above.
+        unsafe {
+            heap2.deallocate(c, l);
+            c.add(WORD).cast::<*mut u8>().write(c.as_ptr().sub(WORD));
+        }
+        assert!(heap2.check().is_err(), "{insertion:?}");
+    }
+}
+
+#[cfg(debug_assertions)]
+mod debug_checks {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "double free")]
+    fn double_free_panics() {
+        let mut heap = heap(HEAP, Insertion::Lifo);
+        let a = filled(&mut heap, layout(32, 8), 1);
+        filled(&mut heap, layout(32, 8), 2);
+        // SAFETY: deliberately wrong: the second call frees a free block.
+        unsafe {
+            heap.deallocate(a, layout(32, 8));
+            heap.deallocate(a, layout(32, 8));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "not a payload of this heap")]
+    fn foreign_pointer_panics() {
+        let mut heap = heap(HEAP, Insertion::AddressOrdered);
+        filled(&mut heap, layout(32, 8), 1);
+        let mut other = self::heap(HEAP, Insertion::AddressOrdered);
+        let foreign = filled(&mut other, layout(32, 8), 1);
+        // SAFETY: deliberately wrong: the block belongs to another heap.
+        unsafe { heap.deallocate(foreign, layout(32, 8)) };
+    }
+}
