@@ -126,15 +126,7 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     #[allow(clippy::mut_from_ref)]
     pub fn try_alloc<T: 'a>(&self, value: T) -> Result<&mut T, AllocError> {
         if !std::mem::needs_drop::<T>() {
-            let block = self.allocator.borrow_mut().allocate(Layout::new::<T>())?;
-            let slot = block.cast::<T>();
-            // SAFETY: the block is fresh, sized and aligned for T, and nobody
-            // else refers to it; it lives until `reset` or drop, which need
-            // `&mut self` and so end the returned borrow first.
-            return Ok(unsafe {
-                slot.write(value);
-                &mut *slot.as_ptr()
-            });
+            return self.put(value);
         }
         let block = self
             .allocator
@@ -156,6 +148,47 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
         }
     }
     // ANCHOR_END: try_alloc
+
+    /// Moves `value` into the arena without registering a destructor: the
+    /// arena never touches it again, so it need not outlive `'a`.
+    #[allow(clippy::mut_from_ref)] // as in `try_alloc`
+    fn put<T>(&self, value: T) -> Result<&mut T, AllocError> {
+        let block = self.allocator.borrow_mut().allocate(Layout::new::<T>())?;
+        let slot = block.cast::<T>();
+        // SAFETY: the block is fresh, sized and aligned for T, and nobody
+        // else refers to it; it lives until `reset` or drop, which need
+        // `&mut self` and so end the returned borrow first.
+        Ok(unsafe {
+            slot.write(value);
+            &mut *slot.as_ptr()
+        })
+    }
+
+    // ANCHOR: alloc_copy
+    /// Moves a `Copy` value into the arena, like [`try_alloc`](Self::try_alloc)
+    /// but without the `T: 'a` bound.
+    ///
+    /// A `Copy` type has no destructor, so the arena never needs to look at
+    /// the value again, and the value may borrow things that die before the
+    /// arena does, *including the arena itself*. That is what a graph of
+    /// nodes that point at each other needs (rustc's `DroplessArena` makes the
+    /// same trade):
+    ///
+    /// ```
+    /// use allocators::{arena::Arena, growing_bump::GrowingBump};
+    /// #[derive(Clone, Copy)]
+    /// struct Node<'n> { value: u32, next: Option<&'n Node<'n>> }
+    ///
+    /// let arena = Arena::new(GrowingBump::new());
+    /// let tail = arena.alloc_copy(Node { value: 2, next: None }).unwrap();
+    /// let head = arena.alloc_copy(Node { value: 1, next: Some(tail) }).unwrap();
+    /// assert_eq!(head.next.map(|n| n.value), Some(2));
+    /// ```
+    #[allow(clippy::mut_from_ref)] // as in `try_alloc`
+    pub fn alloc_copy<T: Copy>(&self, value: T) -> Result<&mut T, AllocError> {
+        self.put(value)
+    }
+    // ANCHOR_END: alloc_copy
 
     /// Moves `value` into the arena and returns a reference to it.
     ///
