@@ -12,6 +12,9 @@ use std::path::Path;
 pub struct Series {
     /// The allocator's name, for the legend.
     pub name: String,
+    /// Its colour, as an index into the palette: the same allocator keeps
+    /// its colour in every figure.
+    pub color: usize,
     /// One value per group.
     pub values: Vec<Option<f64>>,
 }
@@ -51,11 +54,23 @@ type DrawResult = Result<(), Box<dyn std::error::Error>>;
 impl BarChart<'_> {
     /// Draws the chart into an SVG file at `path`.
     pub fn draw(&self, path: &Path) -> DrawResult {
-        let width = (160 + 90 * self.groups.len() as u32).max(760);
+        let width = (360 + 90 * self.groups.len() as u32).max(860);
         let height = 460 + 18 * self.footer.len() as u32;
         let root = SVGBackend::new(path, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
-        let (plot, footer) = root.split_vertically(height - 14 - 18 * self.footer.len() as u32);
+        let (top, footer) = root.split_vertically(height - 14 - 18 * self.footer.len() as u32);
+        // The legend gets a column of its own, so it never hides a bar.
+        let (plot, legend) = top.split_horizontally(width - 190);
+        for (i, series) in self.series.iter().enumerate() {
+            let y = 60 + 22 * i as i32;
+            let color = PALETTE[series.color % PALETTE.len()];
+            legend.draw(&Rectangle::new([(10, y), (24, y + 14)], color.filled()))?;
+            legend.draw(&Text::new(
+                series.name.as_str(),
+                (30, y + 1),
+                ("sans-serif", 14).into_font(),
+            ))?;
+        }
         for (i, line) in self.footer.iter().enumerate() {
             footer.draw(&Text::new(
                 line.as_str(),
@@ -94,7 +109,7 @@ impl BarChart<'_> {
                 series.values.iter().enumerate().filter_map(move |(g, v)| {
                     let v = (*v)?;
                     let x0 = g as f64 + 0.1 + 0.8 * s as f64 / n;
-                    let style = PALETTE[s % PALETTE.len()].filled();
+                    let style = PALETTE[series.color % PALETTE.len()].filled();
                     Some(Rectangle::new(
                         [(x0, bottom), (x0 + 0.8 / n, v.max(bottom))],
                         style,
@@ -126,9 +141,8 @@ impl BarChart<'_> {
                     BLACK.stroke_width(1),
                 )))?;
             }
-            self.legend(&mut chart, lo)?;
         } else {
-            let hi = if hi > 0.0 { hi * 1.15 } else { 1.0 };
+            let hi = if hi > 0.0 { (hi * 1.1).max(0.1) } else { 1.0 };
             let mut chart = builder.build_cartesian_2d(0f64..groups as f64, 0f64..hi)?;
             chart
                 .configure_mesh()
@@ -139,37 +153,8 @@ impl BarChart<'_> {
                 .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
                 .draw()?;
             chart.draw_series(bars(0.0))?;
-            self.legend(&mut chart, 0.0)?;
         }
         root.present()?;
-        Ok(())
-    }
-
-    fn legend<'b, DB, CT>(&self, chart: &mut ChartContext<'b, DB, CT>, bottom: f64) -> DrawResult
-    where
-        DB: DrawingBackend + 'b,
-        CT: CoordTranslate<From = (f64, f64)>,
-        DB::ErrorType: 'static,
-    {
-        for (s, series) in self.series.iter().enumerate() {
-            let color = PALETTE[s % PALETTE.len()];
-            // An invisible, zero-size element carries each legend entry.
-            chart
-                .draw_series(std::iter::once(Rectangle::new(
-                    [(0.0, bottom), (0.0, bottom)],
-                    color.filled(),
-                )))?
-                .label(series.name.clone())
-                .legend(move |(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                });
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()?;
         Ok(())
     }
 }
