@@ -45,3 +45,4 @@ pub mod implicit;
 pub mod os;
 pub mod raw_allocator;
 pub mod region;
+pub mod segregated;

@@ -1,0 +1,248 @@
+//! Segregated free lists through the shared harness (heap checker after
+//! every step) and the shared free-list edge cases, plus what is special
+//! here: size classes, the bitmap, and resizing in place.
+
+mod free_lists;
+mod harness;
+
+use allocators::block::{BlockInfo, ALIGN, WORD};
+use allocators::heap::BreakRegion;
+use allocators::raw_allocator::RawAllocator;
+use allocators::region::OwnedRegion;
+use allocators::segregated::{size_class, SegregatedFreeList, CLASSES};
+use free_lists::{addr, layout, real_blocks, shape};
+use harness::{assert_intact, filled, HEAP};
+
+type Heap = SegregatedFreeList<BreakRegion<OwnedRegion>>;
+
+fn heap(len: usize) -> Heap {
+    SegregatedFreeList::new(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()))
+}
+
+fn blocks(heap: &Heap) -> Vec<BlockInfo> {
+    real_blocks(heap.blocks())
+}
+
+#[test]
+fn passes_the_harness() {
+    harness::check_random_ops(|| heap(HEAP));
+}
+
+#[test]
+fn passes_the_harness_in_a_small_heap() {
+    // A heap that fills up: growing in place at the top, and failing to,
+    // happen often.
+    harness::check_random_ops(|| heap(HEAP / 8));
+}
+
+#[test]
+fn edge_cases() {
+    free_lists::zero_size(heap(HEAP));
+    free_lists::bad_sizes(heap(HEAP));
+    free_lists::alignments(heap(64 * 1024), blocks);
+    free_lists::exhaustion(heap(16 * 1024), blocks);
+    free_lists::coalescing(heap(HEAP), blocks);
+    free_lists::splitting(heap(free_lists::SPLIT_HEAP), blocks);
+    free_lists::corruption_is_detected(|| heap(HEAP));
+}
+
+#[test]
+fn free_blocks_go_to_their_class_and_the_bitmap_follows() {
+    let mut heap = heap(HEAP);
+    let l = layout(100, 8); // a 112-byte block
+    let a = filled(&mut heap, l, 1);
+    filled(&mut heap, l, 2);
+    let top = blocks(&heap)[2];
+    assert_eq!(
+        heap.bitmap(),
+        1 << size_class(top.size),
+        "only the top block is free"
+    );
+    // SAFETY: live, freed once.
+    unsafe { heap.deallocate(a, l) };
+    let class = size_class(112);
+    assert_eq!(heap.class_list(class).collect::<Vec<_>>(), [addr(a) - WORD]);
+    assert_eq!(heap.bitmap(), 1 << class | 1 << size_class(top.size));
+    heap.check().unwrap();
+    // The same size comes straight back from its class.
+    let again = heap.allocate(l).unwrap();
+    assert_eq!(again, a);
+    assert_eq!(heap.bitmap(), 1 << size_class(top.size));
+    assert_eq!(heap.class_list(CLASSES).count(), 0);
+}
+
+#[test]
+fn a_larger_class_is_found_through_the_bitmap_and_split() {
+    let mut heap = heap(HEAP);
+    let big = filled(&mut heap, layout(2000, 8), 1);
+    filled(&mut heap, layout(8, 8), 2);
+    // SAFETY: live, freed once.
+    unsafe { heap.deallocate(big, layout(2000, 8)) };
+    // 40 bytes (a 48-byte block): its own class is empty, so the search
+    // takes the lowest non-empty class above, the 2 KiB block, and splits it.
+    let small = heap.allocate(layout(40, 8)).unwrap();
+    assert_eq!(small, big);
+    let all = blocks(&heap);
+    assert_eq!(shape(&all), "AFAF");
+    assert_eq!(all[0].size, 48);
+    assert_eq!(
+        heap.class_list(size_class(all[1].size)).next(),
+        Some(all[1].addr)
+    );
+    heap.check().unwrap();
+}
+
+#[test]
+fn reallocate_shrinks_in_place() {
+    let mut heap = heap(HEAP);
+    let a = filled(&mut heap, layout(1000, 8), 1);
+    let b = filled(&mut heap, layout(100, 8), 2);
+    // SAFETY: `a` is live with this layout.
+    let shrunk = unsafe { heap.reallocate(a, layout(1000, 8), 200) }.unwrap();
+    assert_eq!(shrunk, a);
+    assert_intact(a, 200, 1);
+    let all = blocks(&heap);
+    assert_eq!(shape(&all), "AFAF", "the tail became a free block");
+    assert_eq!(all[0].size, 208);
+    // Shrinking by less than a block keeps the block as it is.
+    // SAFETY: `a` is live with its new layout.
+    let same = unsafe { heap.reallocate(a, layout(200, 8), 180) }.unwrap();
+    assert_eq!(same, a);
+    assert_eq!(blocks(&heap)[0].size, 208);
+    heap.check().unwrap();
+    assert_intact(b, 100, 2);
+}
+
+#[test]
+fn reallocate_grows_into_the_next_free_block() {
+    let mut heap = heap(HEAP);
+    let a = filled(&mut heap, layout(100, 8), 1);
+    let b = filled(&mut heap, layout(300, 8), 2);
+    let c = filled(&mut heap, layout(100, 8), 3);
+    // SAFETY: `b` is live, freed once.
+    unsafe { heap.deallocate(b, layout(300, 8)) };
+    // SAFETY: `a` is live with this layout.
+    let grown = unsafe { heap.reallocate(a, layout(100, 8), 250) }.unwrap();
+    assert_eq!(grown, a, "grown in place into b's old block");
+    assert_intact(a, 100, 1);
+    assert_eq!(
+        shape(&blocks(&heap)),
+        "AFAF",
+        "the rest of b's block is still free"
+    );
+    heap.check().unwrap();
+    // Taking all of it, and more than it has: then it must move.
+    // SAFETY: `a` is live with its new layout.
+    let moved = unsafe { heap.reallocate(a, layout(250, 8), 600) }.unwrap();
+    assert_ne!(moved, a);
+    assert_intact(moved, 100, 1);
+    assert_intact(c, 100, 3);
+    heap.check().unwrap();
+}
+
+#[test]
+fn reallocate_grows_the_heap_under_the_last_block() {
+    let mut heap = heap(1 << 20);
+    filled(&mut heap, layout(100, 8), 1);
+    let last = filled(&mut heap, layout(1000, 8), 2);
+    let size = heap.heap_size();
+    // Far more than the free top block holds: the heap grows under `last`.
+    // SAFETY: `last` is live with this layout.
+    let grown = unsafe { heap.reallocate(last, layout(1000, 8), 50_000) }.unwrap();
+    assert_eq!(grown, last, "grown in place");
+    assert_intact(last, 1000, 2);
+    assert!(
+        heap.heap_size() > size && heap.heap_size() < size + 50_000,
+        "{}",
+        heap.heap_size()
+    );
+    heap.check().unwrap();
+    // And once more, now that it is the last block with nothing after it.
+    // SAFETY: `grown` is live with its new layout.
+    let again = unsafe { heap.reallocate(grown, layout(50_000, 8), 100_000) }.unwrap();
+    assert_eq!(again, last);
+    heap.check().unwrap();
+    // Past the end of the region: it cannot move either, so it fails and
+    // stays.
+    // SAFETY: as above.
+    let result = unsafe { heap.reallocate(again, layout(100_000, 8), 2 << 20) };
+    assert!(result.is_err());
+    assert_intact(last, 1000, 2);
+    heap.check().unwrap();
+}
+
+#[test]
+fn reallocate_keeps_a_large_alignment() {
+    let mut heap = heap(HEAP);
+    let a = filled(&mut heap, layout(100, 4096), 1);
+    // SAFETY: live with this layout.
+    let grown = unsafe { heap.reallocate(a, layout(100, 4096), 5000) }.unwrap();
+    assert_eq!(addr(grown) % 4096, 0);
+    assert_intact(grown, 100, 1);
+    heap.check().unwrap();
+}
+
+#[test]
+fn a_damaged_bitmap_or_class_is_detected() {
+    let mut heap = heap(HEAP);
+    let l = layout(100, 8);
+    let a = filled(&mut heap, l, 1);
+    filled(&mut heap, l, 2);
+    // SAFETY: `a` is live, freed once. Then its header is rewritten with a
+    // size from another class (footer to match), as a stray write might.
+    unsafe {
+        heap.deallocate(a, l);
+        let header = a.as_ptr().sub(WORD).cast::<usize>();
+        let word = header.read();
+        let smaller = (word & !(ALIGN - 1)) - ALIGN;
+        let new = smaller | (word & (ALIGN - 1));
+        header.write(new);
+        a.as_ptr()
+            .add(smaller - 2 * WORD)
+            .cast::<usize>()
+            .write(new);
+    }
+    // The 16 bytes left over are not a block; the walk finds that first, or
+    // the class check does.
+    assert!(heap.check().is_err());
+}
+
+#[cfg(debug_assertions)]
+mod debug_checks {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "double free")]
+    fn double_free_panics() {
+        let mut heap = heap(HEAP);
+        let a = filled(&mut heap, layout(32, 8), 1);
+        filled(&mut heap, layout(32, 8), 2);
+        // SAFETY: deliberately wrong: the second call frees a free block.
+        unsafe {
+            heap.deallocate(a, layout(32, 8));
+            heap.deallocate(a, layout(32, 8));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "double free")]
+    fn reallocating_a_freed_block_panics() {
+        let mut heap = heap(HEAP);
+        let a = filled(&mut heap, layout(32, 8), 1);
+        filled(&mut heap, layout(32, 8), 2);
+        // SAFETY: deliberately wrong: `a` is no longer live.
+        unsafe {
+            heap.deallocate(a, layout(32, 8));
+            let _ = heap.reallocate(a, layout(32, 8), 64);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "not a payload of this heap")]
+    fn misaligned_pointer_panics() {
+        let mut heap = heap(HEAP);
+        let a = filled(&mut heap, layout(64, 8), 1);
+        // SAFETY: deliberately wrong: a pointer into the middle of a block.
+        unsafe { heap.deallocate(a.add(4), layout(8, 1)) };
+    }
+}
