@@ -369,8 +369,6 @@ impl<M> Heap<M> {
 // SAFETY: the pointers point into the memory `M` owns (or, for a borrowed
 // buffer, exclusively borrows); sending the heap sends that ownership.
 unsafe impl<M: Send> Send for Heap<M> {}
-// SAFETY: a BreakRegion is its region and a counter.
-unsafe impl<R: Send> Send for BreakRegion<R> where R: Region {}
 
 #[cfg(test)]
 mod tests {
