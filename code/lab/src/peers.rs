@@ -441,17 +441,19 @@ mod tests {
     fn every_peer_serves_the_trait() {
         exercise(&mut SystemMalloc::new());
         let heap = OwnedHeap::new(1 << 20).unwrap();
-        // SAFETY: one region of `heap` at a time: each allocator is dropped
-        // before the next region is taken.
-        let mut lla = LinkedListPeer::new(unsafe { heap.region() });
-        exercise(&mut lla);
-        assert!(lla.footprint() >= 100);
-        drop(lla);
-        // SAFETY: as above.
-        let mut talc = TalcPeer::new(unsafe { heap.region() }).unwrap();
-        exercise(&mut talc);
-        assert!(talc.footprint() >= 100);
-        drop(talc);
+        {
+            // SAFETY: one region of `heap` at a time: each allocator goes
+            // out of scope before the next region is taken.
+            let mut lla = LinkedListPeer::new(unsafe { heap.region() });
+            exercise(&mut lla);
+            assert!(lla.footprint() >= 100);
+        }
+        {
+            // SAFETY: as above.
+            let mut talc = TalcPeer::new(unsafe { heap.region() }).unwrap();
+            exercise(&mut talc);
+            assert!(talc.footprint() >= 100);
+        }
         let spare = Cell::new(None);
         let mut bump = BumpaloPeer::new(1 << 16, &spare);
         exercise(&mut bump);

@@ -83,7 +83,7 @@ pub static ALLOCATORS: &[Entry] = &[
     book(
         "growing-bump",
         "the book's bump allocator that maps chunks of its own, limited to the heap size",
-        "its own footprint(): the most bytes of chunks mapped at once",
+        "its own footprint(): the most heap bytes at once (older chunks whole, their headers, the used part of the newest)",
         |job, heap| job.measure(heap, |_| Some(GrowingBump::with_limits(64 * 1024, heap.len()))),
     ),
     peer(

@@ -340,7 +340,7 @@ impl Checker {
     /// then records it.
     fn admit(&mut self, id: u32, ptr: NonNull<u8>, size: usize) -> Result<(), String> {
         let start = ptr.as_ptr().addr();
-        if start % self.align != 0 {
+        if !start.is_multiple_of(self.align) {
             return Err(format!(
                 "block {id} at {start:#x} is not aligned to {}",
                 self.align

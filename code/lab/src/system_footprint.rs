@@ -8,11 +8,19 @@
 //!
 //! So the footprint is measured in a *fresh child process* (the same
 //! program, started with a hidden first argument). The child parses the
-//! trace, reserves its own bookkeeping, calls `malloc_trim(0)`, and reads
-//! `mallinfo2()` as a baseline. Then it replays the trace with glibc malloc
+//! trace, copies the operations and its own bookkeeping into `mmap`ed
+//! memory outside glibc's heap, frees everything the parse allocated, calls
+//! `malloc_trim(0)`, and reads `mallinfo2()` as a baseline. (Keeping the
+//! parsed trace on the heap would leave holes below it, freed buffers of the
+//! parse, that a small trace fits into without growing the heap: with
+//! `mmap_threshold` raised, its footprint then reads as zero.) Whatever
+//! free memory glibc still holds at the baseline is charged to the trace:
+//! the baseline is the bytes *in use* (`uordblks + hblkhd`), so the
+//! footprint errs on the large side, by at most the little that
+//! `malloc_trim` leaves. Then it replays the trace with glibc malloc
 //! and samples `mallinfo2()` after every allocation and reallocation (the
 //! only operations that can grow the heap). The footprint is the peak of
-//! `arena + hblkhd` minus the baseline:
+//! `arena + hblkhd` minus the baseline's bytes in use:
 //!
 //! - `arena`: bytes the arenas got from the system with `brk` (or `mmap`
 //!   for non-main arenas), including free chunks and the top chunk that
@@ -28,6 +36,7 @@ use crate::peers::SystemMalloc;
 use crate::region::OwnedHeap;
 use crate::replay::{Job, Outcome};
 use crate::trace::{Op, Trace};
+use allocators::os::Mapping;
 use allocators::raw_allocator::RawAllocator;
 use std::alloc::Layout;
 use std::path::Path;
@@ -44,6 +53,15 @@ pub fn glibc_heap_bytes() -> usize {
     // SAFETY: mallinfo2 only reads malloc's statistics.
     let info = unsafe { libc::mallinfo2() };
     info.arena.saturating_add(info.hblkhd)
+}
+
+/// `uordblks + hblkhd` from `mallinfo2()`: the bytes of glibc's heap in
+/// use (allocated chunks with their headers, and blocks parked in the
+/// per-thread cache), that is, [`glibc_heap_bytes`] minus free memory.
+pub fn glibc_used_bytes() -> usize {
+    // SAFETY: mallinfo2 only reads malloc's statistics.
+    let info = unsafe { libc::mallinfo2() };
+    info.uordblks.saturating_add(info.hblkhd)
 }
 
 /// Measures `system`: times it in this process like every other allocator,
@@ -103,7 +121,7 @@ pub fn serve_child_if_asked() {
     ) {
         (Some(path), Some(align)) => Trace::read(Path::new(path))
             .map_err(|e| e.to_string())
-            .and_then(|t| measure_here(&t, align)),
+            .and_then(|t| measure_here(t, align, path)),
         _ => Err(format!("usage: {CHILD_FLAG} TRACE ALIGN")),
     };
     match result {
@@ -118,20 +136,68 @@ pub fn serve_child_if_asked() {
     }
 }
 
+/// A fixed-length array of `T` in an anonymous mapping: memory that
+/// glibc's heap does not see.
+struct MappedArray<T> {
+    mapping: Mapping,
+    len: usize,
+    _type: std::marker::PhantomData<T>,
+}
+
+impl<T: Copy> MappedArray<T> {
+    /// `len` copies of `fill`.
+    fn new(len: usize, fill: T) -> Result<MappedArray<T>, String> {
+        let bytes = len
+            .checked_mul(size_of::<T>())
+            .ok_or("the trace is too large to map")?;
+        // A mapping cannot be empty; one page holds an empty array too.
+        let mapping =
+            Mapping::new(bytes.max(1)).map_err(|e| format!("cannot map {bytes} bytes: {e}"))?;
+        debug_assert!(align_of::<T>() <= allocators::os::page_size());
+        let base = mapping.as_ptr().cast::<T>();
+        for i in 0..len {
+            // SAFETY: the mapping is page-aligned (so aligned for T) and
+            // holds `len` values of T.
+            unsafe { base.add(i).write(fill) };
+        }
+        Ok(MappedArray {
+            mapping,
+            len,
+            _type: std::marker::PhantomData,
+        })
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [T] {
+        // SAFETY: `len` initialized values (written in `new`), borrowed
+        // through `&mut self` only.
+        unsafe { std::slice::from_raw_parts_mut(self.mapping.as_ptr().cast::<T>(), self.len) }
+    }
+}
+
 /// Replays `trace` with glibc malloc in this process and returns the peak
-/// growth of `arena + hblkhd`. Meant for a fresh process: see the module
-/// documentation.
-pub fn measure_here(trace: &Trace, align: usize) -> Result<usize, String> {
-    let mut slots: Vec<Option<(NonNull<u8>, usize)>> = vec![None; trace.ids];
+/// growth of `arena + hblkhd`. Meant for a fresh process, and it drops the
+/// trace before measuring: see the module documentation.
+/// `name` (the trace's file, say) appears in error messages.
+pub fn measure_here(trace: Trace, align: usize, name: &str) -> Result<usize, String> {
+    let mut ops = MappedArray::new(trace.ops.len(), Op::Free { id: 0 })?;
+    ops.as_mut_slice().copy_from_slice(&trace.ops);
+    let mut lines = MappedArray::new(trace.lines.len(), 0u32)?;
+    lines.as_mut_slice().copy_from_slice(&trace.lines);
+    let mut slots = MappedArray::<Option<(NonNull<u8>, usize)>>::new(trace.ids, None)?;
+    // Everything the parse allocated goes back now, while nothing newer
+    // sits above it: it merges into glibc's top chunk, which
+    // malloc_trim(0) then gives back to the system.
+    drop(trace);
+    let slots = slots.as_mut_slice();
     let mut malloc = SystemMalloc::new();
     let layout =
         |size: usize| Layout::from_size_align(size, align).map_err(|e| format!("bad layout: {e}"));
     // SAFETY: malloc_trim only returns free memory to the system.
     unsafe { libc::malloc_trim(0) };
-    let base = glibc_heap_bytes();
-    let mut peak = base;
-    for (op, line) in trace.ops.iter().zip(&trace.lines) {
-        let oom = |_| format!("{}:{line}: out of memory", trace.name);
+    let base = glibc_used_bytes();
+    let mut peak = glibc_heap_bytes();
+    for (op, line) in ops.as_mut_slice().iter().zip(lines.as_mut_slice().iter()) {
+        let oom = |_| format!("{name}:{line}: out of memory");
         match *op {
             Op::Alloc { id, size } => {
                 let ptr = malloc.allocate(layout(size)?).map_err(oom)?;
@@ -154,9 +220,11 @@ pub fn measure_here(trace: &Trace, align: usize) -> Result<usize, String> {
             }
         }
     }
-    for (ptr, size) in slots.into_iter().flatten() {
-        // SAFETY: a live malloc block with this layout.
-        unsafe { malloc.deallocate(ptr, layout(size)?) };
+    for slot in slots.iter_mut() {
+        if let Some((ptr, size)) = slot.take() {
+            // SAFETY: a live malloc block with this layout.
+            unsafe { malloc.deallocate(ptr, layout(size)?) };
+        }
     }
-    Ok(peak - base)
+    Ok(peak.saturating_sub(base))
 }
