@@ -81,6 +81,7 @@ fn main() -> io::Result<()> {
     let boxed = Box::new(7u64); // small: malloc's main arena
     let big = vec![1u8; 1 << 20]; // 1 MiB: above glibc's mmap threshold
     let local = 7u64; // a local variable: the stack
+    let literal = "hello"; // a string literal: read-only data in the binary
     let mapping = Mapping::new(1)?; // our own anonymous mmap
 
     // SAFETY: this process has one thread, and the page is never given back,
@@ -89,6 +90,7 @@ fn main() -> io::Result<()> {
 
     let places = [
         ("text", "fn main", main as fn() -> io::Result<()> as usize),
+        ("rodata", "\"hello\"", literal.as_ptr() as usize),
         ("data", "static DATA = 42", &DATA as *const _ as usize),
         ("bss", "static BSS = 0", &BSS as *const _ as usize),
         ("heap", "Box::new(7u64)", &*boxed as *const u64 as usize),
@@ -104,9 +106,9 @@ fn main() -> io::Result<()> {
     for (kind, what, addr) in places {
         let region = maps.find(addr)?;
         let (perms, name) = (&region.perms, maps.describe(region));
-        println!("{kind:<5} {what:<19} {addr:#014x}  {perms} {name}");
+        println!("{kind:<6} {what:<19} {addr:#014x}  {perms} {name}");
     }
-    let [text, data, bss, small, brk_chunk, big_vec, mapped, stack] = places.map(|p| p.2);
+    let [text, rodata, data, bss, small, brk_chunk, big_vec, mapped, stack] = places.map(|p| p.2);
     let heap = maps.find(brk_chunk)?;
     let (start, end) = (heap.start, heap.end);
     println!("[heap] is {start:#x}..{end:#x}; the program break is {brk:#x}");
@@ -114,6 +116,17 @@ fn main() -> io::Result<()> {
     // Code and initialised statics come from the program's own file.
     assert!(maps.in_binary(text)? && maps.find(text)?.perms.contains('x'));
     assert!(maps.in_binary(data)? && maps.find(data)?.perms.starts_with("rw"));
+    // Read-only data comes from the file too, and cannot be written.
+    assert!(maps.in_binary(rodata)? && !maps.find(rodata)?.perms.contains('w'));
+    // The file holds no bytes for the bss, only its size. Its first bytes
+    // share the page where the data ends (mapped from the file, the rest of
+    // the page zeroed); whatever does not fit there is an anonymous mapping
+    // that starts right where the binary's last mapping ends.
+    let bss_region = maps.find(bss)?;
+    assert!(
+        maps.in_binary(bss)?
+            || (bss_region.name.is_empty() && maps.in_binary(bss_region.start - 1)?)
+    );
     // The heap starts above the program's data and bss...
     assert!(text < data && data < bss && bss < heap.start);
     // ...the memory sbrk adds is the [heap], and the break is its end.
@@ -124,8 +137,9 @@ fn main() -> io::Result<()> {
     assert_eq!(maps.find(stack)?.name, "[stack]");
     assert!(mapped < stack && big_vec < stack);
     if cfg!(target_env = "gnu") {
-        // glibc: small requests from the brk heap, large ones from mmap,
-        // with its 16-byte chunk header at the front of the mapping.
+        // glibc: small requests from the brk heap, large ones from mmap. A
+        // chunk mapped on its own starts at the front of its mapping, and the
+        // block follows the chunk header's two words, prev_size and size.
         assert_eq!(maps.find(small)?.name, "[heap]");
         assert_eq!(maps.find(big_vec)?.name, "");
         assert_eq!(big_vec % page_size(), 2 * std::mem::size_of::<usize>());
