@@ -37,16 +37,23 @@ pub struct BarChart<'a> {
     pub footer: &'a [String],
 }
 
-/// Colours from Paul Tol's "bright" scheme, which stays distinguishable
-/// with colour-blindness and on white.
-const PALETTE: [RGBColor; 7] = [
+/// Colours from Paul Tol's "bright" and "muted" schemes (plus one orange
+/// from Okabe and Ito), which stay apart with colour-blindness and on white.
+/// One per allocator in the registry, so each keeps its colour.
+const PALETTE: [RGBColor; 13] = [
     RGBColor(0x44, 0x77, 0xAA),
     RGBColor(0xEE, 0x66, 0x77),
     RGBColor(0x22, 0x88, 0x33),
     RGBColor(0xCC, 0xBB, 0x44),
     RGBColor(0x66, 0xCC, 0xEE),
     RGBColor(0xAA, 0x33, 0x77),
+    RGBColor(0x33, 0x22, 0x88),
+    RGBColor(0x44, 0xAA, 0x99),
+    RGBColor(0x99, 0x99, 0x33),
+    RGBColor(0x88, 0x22, 0x55),
+    RGBColor(0xE6, 0x9F, 0x00),
     RGBColor(0xBB, 0xBB, 0xBB),
+    RGBColor(0x00, 0x00, 0x00),
 ];
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
@@ -54,7 +61,8 @@ type DrawResult = Result<(), Box<dyn std::error::Error>>;
 impl BarChart<'_> {
     /// Draws the chart into an SVG file at `path`.
     pub fn draw(&self, path: &Path) -> DrawResult {
-        let width = (360 + 90 * self.groups.len() as u32).max(860);
+        let bars = self.series.len().max(1) as u32;
+        let width = (260 + (24 + 14 * bars) * self.groups.len() as u32).max(860);
         let height = 460 + 18 * self.footer.len() as u32;
         let root = SVGBackend::new(path, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
@@ -132,7 +140,14 @@ impl BarChart<'_> {
                 .x_labels(2 * groups + 1)
                 .x_label_formatter(&label)
                 .y_desc(self.y_label)
-                .y_label_formatter(&|y| format!("{y:.2}"))
+                // 0.001 must not read as 0.00: print up to three decimals
+                // and drop the trailing zeros.
+                .y_label_formatter(&|y| {
+                    format!("{y:.3}")
+                        .trim_end_matches('0')
+                        .trim_end_matches('.')
+                        .to_string()
+                })
                 .draw()?;
             chart.draw_series(bars(lo))?;
             if let Some(r) = self.reference {

@@ -3,18 +3,22 @@
 //!
 //! Adding one of the book's allocators is one line in [`ALLOCATORS`]: a
 //! name, what it is, how its footprint is measured, and a constructor over
-//! the heap's [`Buffer`](allocators::region::Buffer). For example, once the
-//! free-list chapters land:
+//! the heap's [`Buffer`](allocators::region::Buffer), as the free-list
+//! entries show:
 //!
 //! ```text
-//! book("implicit", "implicit free list", OWN, |job, heap| job.measure(heap, |r| Some(allocators::implicit::ImplicitFreeList::new(r)))),
+//! book("segregated", "...", OWN, |job, heap| job.measure(heap, |r| Some(SegregatedFreeList::new(BreakRegion::new(r))))),
 //! ```
 
 use crate::peers::{BumpaloPeer, LinkedListPeer, TalcPeer};
 use crate::region::OwnedHeap;
 use crate::replay::{Job, Outcome};
 use allocators::bump::BumpAllocator;
+use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::growing_bump::GrowingBump;
+use allocators::heap::BreakRegion;
+use allocators::implicit::{ImplicitFreeList, Placement};
+use allocators::segregated::SegregatedFreeList;
 use std::cell::Cell;
 
 /// Whose allocator it is.
@@ -41,7 +45,7 @@ pub struct Entry {
 }
 
 /// How the book's allocators report their footprint.
-const OWN: &str = "its own footprint(): the most heap bytes it ever used (a bump: end of region - lowest bump pointer)";
+const OWN: &str = "its own footprint(): the most heap bytes it ever used (a bump: end of region - lowest bump pointer; a free-list heap: heap start to its break, which only rises)";
 /// How region peers report it.
 const HIGHEST: &str = "highest offset used: end of the highest block ever handed out - start of the region (metadata and holes below it count)";
 
@@ -86,6 +90,24 @@ pub static ALLOCATORS: &[Entry] = &[
         "its own footprint(): the most heap bytes at once (older chunks whole, their headers, the used part of the newest)",
         |job, heap| job.measure(heap, |_| Some(GrowingBump::with_limits(64 * 1024, heap.len()))),
     ),
+    book("implicit", "the book's implicit free list, first fit, boundary tags, in a break moving through the heap", OWN, |job, heap| {
+        job.measure(heap, |r| Some(ImplicitFreeList::new(BreakRegion::new(r), Placement::FirstFit)))
+    }),
+    book("implicit-next", "the book's implicit free list, next fit", OWN, |job, heap| {
+        job.measure(heap, |r| Some(ImplicitFreeList::new(BreakRegion::new(r), Placement::NextFit)))
+    }),
+    book("implicit-best", "the book's implicit free list, best fit", OWN, |job, heap| {
+        job.measure(heap, |r| Some(ImplicitFreeList::new(BreakRegion::new(r), Placement::BestFit)))
+    }),
+    book("explicit", "the book's explicit free list, LIFO insertion", OWN, |job, heap| {
+        job.measure(heap, |r| Some(ExplicitFreeList::new(BreakRegion::new(r), Insertion::Lifo)))
+    }),
+    book("explicit-addr", "the book's explicit free list, address-ordered insertion", OWN, |job, heap| {
+        job.measure(heap, |r| Some(ExplicitFreeList::new(BreakRegion::new(r), Insertion::AddressOrdered)))
+    }),
+    book("segregated", "the book's segregated free lists (size classes with a bitmap)", OWN, |job, heap| {
+        job.measure(heap, |r| Some(SegregatedFreeList::new(BreakRegion::new(r))))
+    }),
     peer(
         "system",
         "glibc malloc/realloc/free (what std::alloc::System calls)",
