@@ -146,6 +146,18 @@ pub fn vs_system(rows: &[Row], row: &Row) -> Option<f64> {
     Some(row.kops()? / base)
 }
 
+/// A throughput ratio with enough digits that a slow allocator does not
+/// read as 0.00.
+pub fn ratio(x: f64) -> String {
+    if x >= 0.1 {
+        format!("{x:.2}")
+    } else if x >= 0.01 {
+        format!("{x:.3}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
 fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
     v.map_or_else(String::new, f)
 }
@@ -184,7 +196,7 @@ pub fn text_table(rows: &[Row]) -> String {
             r.ops.to_string(),
             opt(r.seconds(), |s| format!("{:.3}", s * 1e3)),
             opt(r.kops(), |k| format!("{k:.0}")),
-            opt(vs_system(rows, r), |x| format!("{x:.2}x")),
+            opt(vs_system(rows, r), |x| format!("{}x", ratio(x))),
             opt(r.util(), |u| format!("{:.1}%", u * 100.0)),
             r.note(),
         ]);
@@ -258,7 +270,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
             r.trace,
             r.allocator,
             opt(r.kops(), |k| format!("{k:.0}")),
-            opt(vs_system(rows, r), |x| format!("{x:.2}×")),
+            opt(vs_system(rows, r), |x| format!("{}×", ratio(x))),
             opt(r.util(), |u| format!("{:.0}%", u * 100.0)),
             r.note().replace('|', "\\|"),
         );
