@@ -26,8 +26,10 @@ fn main() {
     });
     // Start from an empty folder, so a chapter that was deleted or renamed
     // leaves no stale copy behind.
-    let wanted: std::collections::HashSet<PathBuf> =
-        chapters.iter().map(|(relative, _)| out.join(relative)).collect();
+    let wanted: std::collections::HashSet<PathBuf> = chapters
+        .iter()
+        .map(|(relative, _)| out.join(relative))
+        .collect();
     remove_stale(&out, &wanted);
     let mut paths = Vec::new();
     for (relative, text) in chapters {

@@ -70,7 +70,9 @@ pub struct BumpAllocator<R> {
     start: NonNull<u8>,
     /// One past the region's last byte: where `top` starts.
     end: NonNull<u8>,
-    /// The most bytes that were ever in use (`end - top`) at once.
+    /// The most bytes that were in use (`end - top`) at once, before the
+    /// last time `top` moved back up. `top` only moves down between such
+    /// moves, so the fast path need not track it (see `footprint()`).
     footprint: usize,
     /// Owns the memory. It is never touched after construction: every
     /// pointer comes from `start`.
@@ -145,9 +147,20 @@ impl<R> BumpAllocator<R> {
     /// (for example from an [`Arena`](crate::arena::Arena) on top) can still
     /// be alive.
     pub fn reset(&mut self) {
+        self.note_footprint();
         self.top = self.end;
     }
     // ANCHOR_END: reset
+
+    /// Records the current heap size in the high-water mark. Called just
+    /// before `top` moves back up (a rewind or a reset), the only moments a
+    /// peak can end: allocation only moves `top` down, so it has nothing to
+    /// record, and the fast path stays free of bookkeeping.
+    #[inline]
+    fn note_footprint(&mut self) {
+        let in_use = self.end.as_ptr().addr() - self.top.as_ptr().addr();
+        self.footprint = self.footprint.max(in_use);
+    }
 
     /// The region the blocks come from.
     pub fn region(&self) -> &R {
@@ -179,7 +192,6 @@ impl<R> RawAllocator for BumpAllocator<R> {
         let block = self.top.as_ptr().with_addr(block);
         // SAFETY: `block >= start`, and `start` is not null.
         self.top = unsafe { NonNull::new_unchecked(block) };
-        self.footprint = self.footprint.max(self.end.as_ptr().addr() - block.addr());
         debug_assert!(is_aligned(block.addr(), layout.align()));
         debug_assert!(block.addr() + layout.size() <= top);
         Ok(self.top)
@@ -193,6 +205,7 @@ impl<R> RawAllocator for BumpAllocator<R> {
     #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
         if ptr == self.top {
+            self.note_footprint();
             // SAFETY: `ptr` is a live block of this region (caller's
             // guarantee), so its end is inside the region or one past it.
             self.top = unsafe { ptr.add(layout.size()) };
@@ -219,6 +232,7 @@ impl<R> RawAllocator for BumpAllocator<R> {
         let new_layout =
             Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
         if ptr == self.top {
+            self.note_footprint();
             let saved_top = self.top;
             // SAFETY: as in `deallocate`, the block's end is in the region.
             self.top = unsafe { ptr.add(old.size()) };
@@ -255,7 +269,7 @@ impl<R> RawAllocator for BumpAllocator<R> {
     }
 
     fn footprint(&self) -> usize {
-        self.footprint
+        self.footprint.max(self.heap_size())
     }
 
     fn check(&self) -> Result<(), HeapError> {
@@ -269,8 +283,11 @@ impl<R> RawAllocator for BumpAllocator<R> {
                 "bump pointer past the end of the region",
             ));
         }
-        if self.heap_size() > self.footprint {
-            return Err(HeapError::new(top, "heap larger than its high-water mark"));
+        if self.footprint > self.end.as_ptr().addr() - self.start.as_ptr().addr() {
+            return Err(HeapError::new(
+                top,
+                "high-water mark larger than the region",
+            ));
         }
         Ok(())
     }

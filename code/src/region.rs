@@ -24,6 +24,7 @@ use std::alloc::Layout;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
+// ANCHOR: region
 /// A contiguous range of memory that an allocator owns.
 ///
 /// # Safety
@@ -44,6 +45,7 @@ pub unsafe trait Region {
         self.len() == 0
     }
 }
+// ANCHOR_END: region
 
 /// A region borrowed from the caller for the lifetime `'a`.
 ///
