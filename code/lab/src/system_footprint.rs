@@ -84,8 +84,15 @@ pub fn run_system(job: &Job<'_>, heap: &OwnedHeap) -> Outcome {
 
 /// Runs this program again as the footprint child for the trace at `path`.
 pub fn footprint_in_child(path: &Path, align: usize) -> Result<usize, String> {
-    let exe = std::env::current_exe()
-        .map_err(|e| format!("cannot find this program to rerun it: {e}"))?;
+    // /proc/self/exe runs this very program even when its file was replaced
+    // or removed in the meantime (a rebuild of the lab while a long report
+    // runs), which the path from current_exe() would not.
+    let proc_exe = std::path::PathBuf::from("/proc/self/exe");
+    let exe = if proc_exe.exists() {
+        proc_exe
+    } else {
+        std::env::current_exe().map_err(|e| format!("cannot find this program to rerun it: {e}"))?
+    };
     let out = Command::new(exe)
         .arg(CHILD_FLAG)
         .arg(path)
