@@ -31,6 +31,7 @@
 //! std::fs::write(dir.join("a.rs"), "fn main() {\n    // ANCHOR: body\n    let x = 1;\n    // ANCHOR_END: body\n}\n").unwrap();
 //! let out = snippets::expand("{{#rustdoc_include a.rs:body}}", &dir).unwrap();
 //! assert_eq!(out, "# fn main() {\n    let x = 1;\n# }");
+//! std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
 use std::fmt;
@@ -406,12 +407,28 @@ mod tests {
 
     const FILE: &str = "line 1\n// ANCHOR: a\nline 3\n// ANCHOR: b\nline 5\n// ANCHOR_END: b\n// ANCHOR_END: a\nline 8\n";
 
-    /// A folder of its own for each test (tests run in parallel), holding one file.
-    fn dir_with(test: &str, name: &str, text: &str) -> PathBuf {
+    /// A folder of its own for each test (tests run in parallel), holding one
+    /// file, and removed when the test ends.
+    struct TempDir(PathBuf);
+
+    impl std::ops::Deref for TempDir {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn dir_with(test: &str, name: &str, text: &str) -> TempDir {
         let dir = std::env::temp_dir().join(format!("snippets-{}-{test}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
         fs::write(dir.join(name), text).unwrap();
-        dir
+        TempDir(dir)
     }
 
     #[test]
