@@ -11,6 +11,8 @@
 //! - [`growing_bump`]: a bump allocator that maps a new chunk when one is full.
 //! - [`arena`]: typed values in a bump allocator, with lifetimes checked by the compiler.
 //! - [`global`]: `Locked`, which makes any allocator Rust's `#[global_allocator]`.
+//! - [`api2`]: `Locked` behind the `Allocator` trait (via `allocator-api2`), so
+//!   single collections can live in any of the book's allocators.
 //! - [`block`]: the block format of the free-list allocators: headers,
 //!   footers (boundary tags), the minimum block, and a walk over the blocks.
 //! - [`heap`]: a heap that grows at a break, inside a region or (in an
@@ -32,6 +34,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod align;
+pub mod api2;
 pub mod arena;
 pub mod block;
 pub mod bump;
