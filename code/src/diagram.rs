@@ -77,6 +77,19 @@ pub struct Marker {
     pub label: String,
 }
 
+/// A pointer stored *inside* the region, such as a free list's `next` link,
+/// drawn as a curved arrow above the strip.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    /// Offset of the word that holds the pointer, or `None` for a pointer
+    /// held outside the region (a list head), drawn from the strip's left end.
+    pub from: Option<usize>,
+    /// Offset the pointer points at.
+    pub to: usize,
+    /// Text drawn above the arrow (may be empty).
+    pub label: String,
+}
+
 /// One region of memory at one moment.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Strip {
@@ -88,6 +101,9 @@ pub struct Strip {
     pub segments: Vec<Segment>,
     /// Pointers into the region.
     pub markers: Vec<Marker>,
+    /// Pointers stored in the region, drawn as arrows above it. A strip with
+    /// links gets a taller row to make room for them.
+    pub links: Vec<Link>,
 }
 
 impl Strip {
@@ -125,6 +141,26 @@ impl Strip {
         });
         self
     }
+
+    /// Adds a link (builder style): a pointer stored at `from` (or outside
+    /// the region, for `None`) that points at `to`.
+    pub fn link(mut self, from: Option<usize>, to: usize, label: impl Into<String>) -> Strip {
+        self.links.push(Link {
+            from,
+            to,
+            label: label.into(),
+        });
+        self
+    }
+
+    /// The extra height above the bar that this strip's links need.
+    fn link_room(&self) -> usize {
+        if self.links.is_empty() {
+            0
+        } else {
+            LINK_H
+        }
+    }
 }
 
 const CAPTION_W: usize = 220;
@@ -135,6 +171,8 @@ const MARGIN: usize = 16;
 const MIN_SEG_W: usize = 6;
 /// Room right of the strips for a marker label at the region's end.
 const RIGHT_PAD: usize = 48;
+/// Room above a strip for its links' arrows.
+const LINK_H: usize = 56;
 
 /// Renders the strips, top to bottom, with a legend of the parts used and
 /// `title` as the figure's accessible name.
@@ -144,7 +182,8 @@ const RIGHT_PAD: usize = 48;
 /// If a segment or marker lies outside its strip or segments overlap: the
 /// figure would be a lie about the allocator.
 pub fn render(title: &str, strips: &[Strip]) -> String {
-    let height = MARGIN * 2 + strips.len() * ROW_H + 16;
+    let rows: usize = strips.iter().map(|s| ROW_H + s.link_room()).sum();
+    let height = MARGIN * 2 + rows + 16;
     let width = MARGIN * 2 + CAPTION_W + STRIP_W + RIGHT_PAD;
     let mut svg = String::new();
     // An opaque light background keeps the figure legible in dark themes too.
@@ -158,13 +197,14 @@ pub fn render(title: &str, strips: &[Strip]) -> String {
         r##"<rect width="{width}" height="{height}" fill="#ffffff" rx="6"/>"##
     );
     let mut used = Vec::new();
-    for (row, strip) in strips.iter().enumerate() {
-        let top = MARGIN + row * ROW_H;
-        draw_strip(&mut svg, strip, top, &mut used);
+    let mut row_top = MARGIN;
+    for strip in strips {
+        draw_strip(&mut svg, strip, row_top + strip.link_room(), &mut used);
+        row_top += ROW_H + strip.link_room();
     }
     // Legend, in a fixed order, listing only what the figure uses.
     let mut x = MARGIN + CAPTION_W;
-    let y = MARGIN + strips.len() * ROW_H + 8;
+    let y = MARGIN + rows + 8;
     for part in [
         Part::Header,
         Part::Payload,
@@ -316,6 +356,49 @@ fn draw_strip(svg: &mut String, strip: &Strip, top: usize, used: &mut Vec<Part>)
             m.at
         );
     }
+    for link in &strip.links {
+        assert!(link.to < strip.size, "link outside the strip: {link:?}");
+        let to = x_of(link.to);
+        let from = match link.from {
+            Some(at) => {
+                assert!(at < strip.size, "link outside the strip: {link:?}");
+                x_of(at)
+            }
+            None => MARGIN + CAPTION_W - 24,
+        };
+        draw_link(svg, from, to, top, &link.label);
+    }
+}
+
+/// A curved arrow from `from` to `to` for a bar whose top is at `top`.
+/// Links that point forward (to a higher address) or come from outside the
+/// region arc above the bar; links that point back arc below it, so that a
+/// list that goes back and forth stays readable. Longer arrows rise higher.
+fn draw_link(svg: &mut String, from: usize, to: usize, top: usize, label: &str) {
+    let rise = (14 + from.abs_diff(to) / 6).min(LINK_H - 14);
+    // The label sits where the curve is three quarters of the way across
+    // (at t = 0.67, where the curve is at 0.66 of its rise), so that labels
+    // of arrows that share a middle stay apart.
+    let (base, peak, tip, label_y) = if to >= from {
+        (top, top - rise, top - 7, top - rise * 66 / 100 - 4)
+    } else {
+        let base = top + BAR_H;
+        (base, base + rise, base + 7, base + rise * 66 / 100 + 13)
+    };
+    let label_x = (from as isize + (to as isize - from as isize) * 3 / 4) as usize;
+    let _ = writeln!(
+        svg,
+        r##"<path d="M{from} {base} C{from} {peak} {to} {peak} {to} {tip}" fill="none" stroke="#1f4e99" stroke-width="1.5"/><path d="M{to} {base} L{} {tip} L{} {tip} Z" fill="#1f4e99"/>"##,
+        to as isize - 4,
+        to + 4,
+    );
+    if !label.is_empty() {
+        let _ = writeln!(
+            svg,
+            r##"<text x="{label_x}" y="{label_y}" text-anchor="middle" fill="#1f4e99" font-size="11">{}</text>"##,
+            escape(label)
+        );
+    }
 }
 
 fn escape(s: &str) -> String {
@@ -342,6 +425,24 @@ mod tests {
         assert!(svg.contains("ptr = 32"));
         // Free gap at [0, 32), two payloads, one padding.
         assert_eq!(svg.matches("<rect x=").count(), 4 + 3);
+    }
+
+    #[test]
+    fn links_make_room_and_draw_arrows() {
+        let plain = Strip::new("no links", 64).segment(0, 16, Part::Free, "");
+        let linked = plain
+            .clone()
+            .link(None, 0, "head")
+            .link(Some(8), 32, "next");
+        let without = render("t", std::slice::from_ref(&plain));
+        let with = render("t", &[linked]);
+        // Two arrows (a curve and a head each), their labels, a taller row.
+        assert_eq!(
+            with.matches("<path d=\"M").count(),
+            4 + without.matches("<path d=\"M").count()
+        );
+        assert!(with.contains(">head<") && with.contains(">next<"));
+        assert!(with.contains(&format!("height=\"{}\"", MARGIN * 2 + ROW_H + LINK_H + 16)));
     }
 
     #[test]

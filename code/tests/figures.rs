@@ -148,3 +148,329 @@ fn bump_figures() {
     );
     check_figure("bump-free.svg", &free_svg);
 }
+
+// ---------------------------------------------------------------------------
+// The free-list chapter's figures. Each heap lives in a region far smaller
+// than the heap's growth chunk, so it grows by exactly the block it needs and
+// the figure shows the whole heap: padding to the first header, the blocks,
+// and the epilogue.
+
+use allocators::block::{BlockInfo, BlockKind, WORD};
+use allocators::explicit::{ExplicitFreeList, Insertion};
+use allocators::heap::BreakRegion;
+use allocators::implicit::{ImplicitFreeList, Placement};
+use allocators::segregated::{size_class, SegregatedFreeList};
+
+/// A region for a figure heap: too small for a growth chunk, aligned so that
+/// offsets are the same on every run.
+fn figure_region() -> BreakRegion<OwnedRegion> {
+    BreakRegion::new(OwnedRegion::new(1024, 64).expect("a tiny region"))
+}
+
+/// What the figure knows about a live block: its name and the size asked for.
+struct Named {
+    ptr: NonNull<u8>,
+    size: usize,
+    label: &'static str,
+}
+
+/// Draws a heap from its block walk: each allocated block as header, payload
+/// (the requested bytes) and padding (the rest of the block); each free
+/// block as header, its two links, free space and footer; the epilogue as a
+/// lone header.
+fn heap_strip(caption: &str, blocks: &[BlockInfo], named: &[Named], freed: &[Named]) -> Strip {
+    let base = blocks.first().expect("a heap with blocks").addr;
+    let end = blocks.last().expect("an epilogue").addr + WORD;
+    let mut strip = Strip::new(caption, end - base);
+    for b in blocks {
+        let at = b.addr - base;
+        match b.kind {
+            BlockKind::Padding => strip = strip.segment(at, b.size, Part::Padding, ""),
+            BlockKind::Epilogue => strip = strip.segment(at, WORD, Part::Header, "end"),
+            BlockKind::Allocated => {
+                let name = named
+                    .iter()
+                    .find(|n| n.ptr.as_ptr() as usize == b.payload())
+                    .expect("every allocated block is named");
+                strip = strip.segment(at, WORD, Part::Header, "hdr").segment(
+                    at + WORD,
+                    name.size,
+                    Part::Payload,
+                    name.label,
+                );
+                let pad = b.size - WORD - name.size;
+                if pad > 0 {
+                    strip = strip.segment(at + WORD + name.size, pad, Part::Padding, "");
+                }
+            }
+            BlockKind::Free => {
+                // The names of the freed blocks this free block is made of.
+                let inside =
+                    |n: &&Named| (b.addr..b.addr + b.size).contains(&(n.ptr.as_ptr() as usize));
+                let mut names: Vec<&Named> = freed.iter().filter(inside).collect();
+                names.sort_by_key(|n| n.ptr);
+                let names: Vec<&str> = names.iter().map(|n| &n.label[..1]).collect();
+                strip = strip
+                    .segment(at, WORD, Part::Header, "hdr")
+                    .segment(at + WORD, WORD, Part::Free, "next")
+                    .segment(at + 2 * WORD, WORD, Part::Free, "prev")
+                    .segment(
+                        at + 3 * WORD,
+                        b.size - 4 * WORD,
+                        Part::Free,
+                        names.join("+"),
+                    )
+                    .segment(at + b.size - WORD, WORD, Part::Footer, "ftr");
+            }
+        }
+    }
+    strip
+}
+
+/// Adds a free list's links to a strip: the head points at the first block,
+/// and each block's `next` word (the first payload word) at the one after.
+fn with_list(mut strip: Strip, base: usize, list: &[usize], head: &str) -> Strip {
+    let mut from = None;
+    for (i, &block) in list.iter().enumerate() {
+        let label = if i == 0 { head } else { "next" };
+        strip = strip.link(from, block - base, label);
+        from = Some(block - base + WORD);
+    }
+    strip
+}
+
+fn layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).expect("a valid layout")
+}
+
+/// Allocates `size` bytes and remembers the block's name for the figure.
+fn named<A: RawAllocator>(heap: &mut A, size: usize, label: &'static str) -> Named {
+    let ptr = heap
+        .allocate(layout(size))
+        .expect("the figure heap has room");
+    Named { ptr, size, label }
+}
+
+/// Frees the named block `label` and moves it to `freed`.
+fn free_named<A: RawAllocator>(
+    heap: &mut A,
+    named: &mut Vec<Named>,
+    freed: &mut Vec<Named>,
+    label: &str,
+) {
+    let i = named
+        .iter()
+        .position(|n| n.label.starts_with(label))
+        .expect("a live block by that name");
+    let n = named.remove(i);
+    // SAFETY: `n.ptr` is live in `heap`, allocated with this layout.
+    unsafe { heap.deallocate(n.ptr, layout(n.size)) };
+    heap.check().expect("the heap checker passes");
+    freed.push(n);
+}
+
+fn sizes(blocks: &[BlockInfo]) -> Vec<(BlockKind, usize)> {
+    blocks
+        .iter()
+        .filter(|b| matches!(b.kind, BlockKind::Allocated | BlockKind::Free))
+        .map(|b| (b.kind, b.size))
+        .collect()
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "reads imgs/ from the file system")]
+fn free_list_figures() {
+    use BlockKind::{Allocated as A, Free as F};
+
+    // The block format: three blocks, the middle one freed.
+    let mut heap = ImplicitFreeList::new(figure_region(), Placement::FirstFit);
+    let mut freed = Vec::new();
+    let mut live = vec![
+        named(&mut heap, 24, "a: 24 B"),
+        named(&mut heap, 60, "b: 60 B"),
+        named(&mut heap, 36, "c: 36 B"),
+    ];
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(A, 32), (A, 80), (A, 48)]);
+    let mut strips = vec![heap_strip("a, b, c allocated", &blocks, &live, &freed)];
+    free_named(&mut heap, &mut live, &mut freed, "b");
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(A, 32), (F, 80), (A, 48)]);
+    assert!(!blocks[3].prev_allocated, "c's header says b is free");
+    strips.push(heap_strip("free(b)", &blocks, &live, &freed));
+    check_figure(
+        "freelist-block-format.svg",
+        &render(
+            "The block format, in a heap of 176 bytes. Top: 8 bytes of padding so that payloads \
+             are 16-byte aligned, then three allocated blocks and the epilogue. Block a is 32 \
+             bytes: an 8-byte header and a 24-byte payload. Block b is 80 bytes: header, 60-byte \
+             payload and 12 bytes of padding. Block c is 48 bytes: header, 36-byte payload and \
+             4 bytes of padding. The epilogue is a lone 8-byte header at the end. Bottom: after \
+             free(b), b's 80 bytes are a free block: header, next link, prev link, 48 unused \
+             bytes, and a footer that copies the header. An allocated block has no footer.",
+            &strips,
+        ),
+    );
+
+    // Splitting: the freed 80-byte block serves a 24-byte request, and the
+    // 48 bytes behind it stay free.
+    let mut strips = vec![strips.remove(1)];
+    live.push(named(&mut heap, 24, "d: 24 B"));
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(A, 32), (A, 32), (F, 48), (A, 48)]);
+    strips.push(heap_strip("d = alloc(24): split", &blocks, &live, &freed));
+    check_figure(
+        "freelist-split.svg",
+        &render(
+            "Splitting a free block. Top: blocks a (32 bytes), a free block of 80 bytes, and c \
+             (48 bytes). Bottom: after d = alloc(24), first fit takes the free block and splits \
+             it: d gets the first 32 bytes (header and payload), and the remaining 48 bytes \
+             become a free block of their own, with header, links and footer.",
+            &strips,
+        ),
+    );
+
+    // Coalescing: the four cases, in one heap of six blocks.
+    let mut heap = ImplicitFreeList::new(figure_region(), Placement::FirstFit);
+    let mut freed = Vec::new();
+    let mut live: Vec<Named> = ["a", "b", "c", "d", "e", "f"]
+        .into_iter()
+        .map(|label| named(&mut heap, 40, label))
+        .collect();
+    let mut strips = vec![heap_strip(
+        "six blocks",
+        &heap.blocks().collect::<Vec<_>>(),
+        &live,
+        &freed,
+    )];
+    let steps = [
+        (
+            "b",
+            "free(b): case 1",
+            vec![(A, 48), (F, 48), (A, 48), (A, 48), (A, 48), (A, 48)],
+        ),
+        (
+            "c",
+            "free(c): case 3",
+            vec![(A, 48), (F, 96), (A, 48), (A, 48), (A, 48)],
+        ),
+        (
+            "e",
+            "free(e): case 1",
+            vec![(A, 48), (F, 96), (A, 48), (F, 48), (A, 48)],
+        ),
+        ("d", "free(d): case 4", vec![(A, 48), (F, 192), (A, 48)]),
+        ("a", "free(a): case 2", vec![(F, 240), (A, 48)]),
+    ];
+    for (label, caption, expect) in steps {
+        free_named(&mut heap, &mut live, &mut freed, label);
+        let blocks: Vec<BlockInfo> = heap.blocks().collect();
+        assert_eq!(sizes(&blocks), expect, "{caption}");
+        strips.push(heap_strip(caption, &blocks, &live, &freed));
+    }
+    check_figure(
+        "freelist-coalesce.svg",
+        &render(
+            "Immediate coalescing, six states from top to bottom, in a heap of six 48-byte \
+             blocks a to f. free(b): both neighbours are allocated (case 1), so b becomes a \
+             free block on its own. free(c): the block before is free and the one after is \
+             allocated (case 3), so b and c merge into one free block of 96 bytes. free(e): \
+             case 1 again. free(d): both neighbours are free (case 4), and b, c, d and e merge \
+             into one free block of 192 bytes. free(a): the block after is free (case 2), and \
+             the free block grows to 240 bytes. Only f stays allocated.",
+            &strips,
+        ),
+    );
+
+    // The explicit free list: the same frees, in LIFO and in address order.
+    let mut strips = Vec::new();
+    for (insertion, caption) in [
+        (Insertion::Lifo, "LIFO: free d, b, f"),
+        (Insertion::AddressOrdered, "address order: d, b, f"),
+    ] {
+        let mut heap = ExplicitFreeList::new(figure_region(), insertion);
+        let mut freed = Vec::new();
+        let mut live: Vec<Named> = ["a", "b", "c", "d", "e", "f", "g"]
+            .into_iter()
+            .map(|label| named(&mut heap, 56, label))
+            .collect();
+        for label in ["d", "b", "f"] {
+            free_named(&mut heap, &mut live, &mut freed, label);
+        }
+        let blocks: Vec<BlockInfo> = heap.blocks().collect();
+        let base = blocks[0].addr;
+        let list: Vec<usize> = heap.free_list().collect();
+        let name_of = |addr: usize| ["a", "b", "c", "d", "e", "f", "g"][(addr - base - 8) / 64];
+        let order: Vec<&str> = list.iter().map(|&a| name_of(a)).collect();
+        match insertion {
+            Insertion::Lifo => assert_eq!(order, ["f", "b", "d"]),
+            Insertion::AddressOrdered => assert_eq!(order, ["b", "d", "f"]),
+        }
+        strips.push(with_list(
+            heap_strip(caption, &blocks, &live, &freed),
+            base,
+            &list,
+            "head",
+        ));
+    }
+    check_figure(
+        "freelist-explicit.svg",
+        &render(
+            "Two explicit free lists over the same heap of seven 64-byte blocks a to g, after \
+             freeing d, then b, then f. Arrows are the list's links: from the list head, and \
+             from each free block's next word to the next free block; links that point to a \
+             higher address arc above the heap, links that point back arc below it. Top, LIFO \
+             insertion: the head points at f, the block freed last, f's next points back at b, \
+             and b's next at d. Bottom, address-ordered insertion: head to b, b to d, d to f. \
+             Allocated blocks are never on the list.",
+            &strips,
+        ),
+    );
+
+    // Segregated lists: one list per size class.
+    let mut heap = SegregatedFreeList::new(figure_region());
+    let mut freed = Vec::new();
+    let mut live: Vec<Named> = [
+        (40, "a"),
+        (72, "b: 72 B"),
+        (40, "c"),
+        (72, "d: 72 B"),
+        (40, "e"),
+        (72, "f: 72 B"),
+        (40, "g"),
+        (72, "h: 72 B"),
+    ]
+    .into_iter()
+    .map(|(size, label)| named(&mut heap, size, label))
+    .collect();
+    for label in ["a", "f", "c", "h"] {
+        free_named(&mut heap, &mut live, &mut freed, label);
+    }
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    let base = blocks[0].addr;
+    let (small, large) = (size_class(48), size_class(80));
+    assert_eq!((small, large), (1, 3));
+    assert_eq!(heap.bitmap(), 0b1010);
+    let small_list: Vec<usize> = heap.class_list(small).collect();
+    let large_list: Vec<usize> = heap.class_list(large).collect();
+    // LIFO: each list starts with the block freed last, c and h, which lie
+    // above a and f.
+    assert!(small_list.len() == 2 && small_list[0] > small_list[1]);
+    assert!(large_list.len() == 2 && large_list[0] > large_list[1]);
+    let strip = heap_strip("size classes 1 and 3", &blocks, &live, &freed);
+    let strip = with_list(strip, base, &small_list, "class 1");
+    let strip = with_list(strip, base, &large_list, "class 3");
+    check_figure(
+        "freelist-segregated.svg",
+        &render(
+            "Segregated free lists over one heap of eight blocks, alternately 48 and 80 bytes: \
+             a, c, e and g of 48 bytes, b, d, f and h of 80 bytes, after freeing a, f, c and h. \
+             The free 48-byte blocks are on the list of size class 1, whose head points at c, \
+             the one freed last, and c's next link points back at a. The free 80-byte blocks \
+             are on the list of class 3: head to h, h's next back to f. Links to a higher \
+             address arc above the heap, links back arc below it. The bitmap has bits 1 and 3 \
+             set. b, d, e and g stay allocated.",
+            &[strip],
+        ),
+    );
+}
