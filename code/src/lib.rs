@@ -11,6 +11,8 @@
 //! - [`growing_bump`]: a bump allocator that maps a new chunk when one is full.
 //! - [`arena`]: typed values in a bump allocator, with lifetimes checked by the compiler.
 //! - [`global`]: `Locked`, which makes any allocator Rust's `#[global_allocator]`.
+//! - [`counting`]: `Counting`, a global allocator that counts calls, bytes, the peak and sizes.
+//! - [`pool`]: the pool allocator: same-size slots on an intrusive free list, O(1) each way.
 //! - [`api2`]: `Locked` behind the `Allocator` trait (via `allocator-api2`), so
 //!   single collections can live in any of the book's allocators.
 //! - [`block`]: the block format of the free-list allocators: headers,
@@ -38,6 +40,7 @@ pub mod api2;
 pub mod arena;
 pub mod block;
 pub mod bump;
+pub mod counting;
 pub mod diagram;
 pub mod explicit;
 pub mod free_list;
@@ -46,6 +49,7 @@ pub mod growing_bump;
 pub mod heap;
 pub mod implicit;
 pub mod os;
+pub mod pool;
 pub mod raw_allocator;
 pub mod region;
 pub mod segregated;
