@@ -1,0 +1,78 @@
+//! Segregated free lists: size classes, the bitmap of non-empty classes, and
+//! resizing in place.
+//!
+//! `cargo run --example segregated_classes`
+use allocators::heap::BreakRegion;
+use allocators::raw_allocator::{AllocError, RawAllocator};
+use allocators::region::OwnedRegion;
+use allocators::segregated::{size_class, SegregatedFreeList, CLASSES};
+use std::alloc::Layout;
+
+fn main() -> Result<(), AllocError> {
+    // ANCHOR: classes
+    // Small blocks: one class per 16 bytes, so a class holds one size.
+    assert_eq!(
+        [size_class(32), size_class(48), size_class(240)],
+        [0, 1, 13]
+    );
+    // Larger ones: four classes per power of two.
+    assert_eq!(
+        [size_class(256), size_class(320), size_class(512)],
+        [14, 15, 18]
+    );
+    assert_eq!(size_class(256 + 48), size_class(256)); // both in [256, 320)
+                                                       // The largest sizes all share the last class.
+    assert_eq!(size_class(usize::MAX & !15), CLASSES - 1);
+    // ANCHOR_END: classes
+
+    // ANCHOR: bitmap
+    let memory = BreakRegion::new(OwnedRegion::new(1 << 20, 16)?);
+    let mut heap = SegregatedFreeList::new(memory);
+    let small = Layout::from_size_align(40, 8).unwrap(); // 48-byte blocks
+    let large = Layout::from_size_align(500, 8).unwrap(); // 512-byte blocks
+    let mut blocks = (0..200)
+        .map(|_| heap.allocate(small))
+        .collect::<Result<Vec<_>, _>>()?;
+    blocks.sort(); // by address
+
+    // Free every other block, so that no two free blocks touch: 99 free
+    // blocks, in the small classes, whose bits the bitmap sets.
+    let freed: Vec<_> = blocks[1..199].iter().step_by(2).copied().collect();
+    for &ptr in &freed {
+        // SAFETY: a live block of `heap`, allocated with `small`, freed once.
+        unsafe { heap.deallocate(ptr, small) };
+    }
+    let below_512 = |heap: &SegregatedFreeList<_>| -> usize {
+        (0..size_class(512))
+            .map(|c| heap.class_list(c).count())
+            .sum()
+    };
+    let listed = below_512(&heap);
+    assert!(listed >= 99);
+    assert_ne!(heap.bitmap() & 1 << size_class(48), 0);
+    // A 512-byte request skips those classes without looking at their
+    // blocks: the bitmap says which classes above its own have blocks.
+    let block = heap.allocate(large)?;
+    assert_eq!(below_512(&heap), listed);
+    // A 48-byte request reuses one of the freed blocks; the heap stays put.
+    let size = heap.heap_size();
+    assert!(freed.contains(&heap.allocate(small)?));
+    assert_eq!(heap.heap_size(), size);
+    // ANCHOR_END: bitmap
+
+    // ANCHOR: realloc
+    // Growing the last block of the heap extends the heap under it: the
+    // block does not move, and nothing is copied.
+    // SAFETY: `block` is live with layout `large`.
+    let grown = unsafe { heap.reallocate(block, large, 4000) }?;
+    assert_eq!(grown, block);
+    // Shrinking splits the tail off as a free block, in place too.
+    let grown_layout = Layout::from_size_align(4000, 8).unwrap();
+    // SAFETY: `grown` is live with `grown_layout`.
+    let shrunk = unsafe { heap.reallocate(grown, grown_layout, 100) }?;
+    assert_eq!(shrunk, block);
+    heap.check().expect("the heap checker finds nothing wrong");
+    // ANCHOR_END: realloc
+    println!("segregated: bitmap {:#b}", heap.bitmap());
+    Ok(())
+}
