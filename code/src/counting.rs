@@ -133,6 +133,14 @@ impl<A> Counting<A> {
     }
     // ANCHOR_END: bucket
 
+    /// Starts a new peak: sets the peak live bytes to the bytes live now,
+    /// so that the next [`snapshot`](Self::snapshot) reports the peak of
+    /// what ran in between.
+    pub fn reset_peak(&self) {
+        self.peak_live_bytes
+            .store(self.live_bytes.load(Relaxed), Relaxed);
+    }
+
     /// The allocator it wraps.
     pub fn inner(&self) -> &A {
         &self.inner
@@ -270,7 +278,10 @@ impl Snapshot {
     }
 
     /// What happened between `earlier` and this snapshot: the counters'
-    /// differences, with this snapshot's live and peak bytes.
+    /// differences, and the live bytes added since (0 if fewer are live
+    /// now). The peak stays this snapshot's: call
+    /// [`Counting::reset_peak`] when `earlier` is taken to get the peak of
+    /// the part in between.
     pub fn since(&self, earlier: &Snapshot) -> Snapshot {
         let mut histogram = self.histogram;
         for (now, then) in histogram.iter_mut().zip(&earlier.histogram) {
@@ -282,8 +293,9 @@ impl Snapshot {
             reallocations: self.reallocations.saturating_sub(earlier.reallocations),
             failures: self.failures.saturating_sub(earlier.failures),
             bytes_allocated: self.bytes_allocated.saturating_sub(earlier.bytes_allocated),
+            live_bytes: self.live_bytes.saturating_sub(earlier.live_bytes),
+            peak_live_bytes: self.peak_live_bytes,
             histogram,
-            ..*self
         }
     }
 }
@@ -302,10 +314,10 @@ fn write_grouped(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
             break;
         }
     }
-    // Pad on the left to a fixed width of 13 (u64::MAX needs 26 with commas;
+    // Pad on the left to a fixed width of 15 (u64::MAX needs 26 with commas;
     // real counts are shorter), so columns line up.
     let width = len + (len - 1) / 3;
-    for _ in width..13 {
+    for _ in width..15 {
         f.write_str(" ")?;
     }
     for i in (0..len).rev() {
@@ -317,8 +329,13 @@ fn write_grouped(f: &mut fmt::Formatter<'_>, n: u64) -> fmt::Result {
     Ok(())
 }
 
-/// Writes a bucket's upper limit the short way: `8`, `4K`, `16M`, `1G`.
+/// Writes a bucket's upper limit the short way: `8`, `4K`, `16M`, `1G`,
+/// `max`.
 fn write_size(f: &mut fmt::Formatter<'_>, bytes: usize) -> fmt::Result {
+    if bytes == usize::MAX {
+        // The last bucket, which also holds everything above its power of two.
+        return f.write_str(" max ");
+    }
     let (value, unit) = match bytes {
         b if b >= 1 << 30 && b.is_multiple_of(1 << 30) => (b >> 30, "G"),
         b if b >= 1 << 20 && b.is_multiple_of(1 << 20) => (b >> 20, "M"),
