@@ -1,0 +1,502 @@
+//! What every allocator of the book does with bad input: one test per kind
+//! of input, each asserting the behaviour of all six allocators (bump,
+//! growing bump, implicit, explicit and segregated free lists, pool),
+//! through `RawAllocator` and, where the input is legal there, through
+//! `Locked` as a `GlobalAlloc`.
+//!
+//! `imgs/bad-inputs.md` is the table of these results; each of its cells is
+//! an assertion below, in the test its row names.
+//!
+//! Double frees and foreign pointers break `deallocate`'s contract, so what
+//! happens is not promised: these tests pin down what the allocators *do*.
+//! The free lists and the pool check in debug builds where it is cheap, and
+//! panic with a clear message; those tests run in debug builds only. The
+//! bump allocators take back only their newest block, so any other pointer
+//! is ignored: that part is checked in every build.
+
+use allocators::bump::BumpAllocator;
+use allocators::explicit::{ExplicitFreeList, Insertion};
+use allocators::global::Locked;
+use allocators::growing_bump::GrowingBump;
+use allocators::heap::BreakRegion;
+use allocators::implicit::{ImplicitFreeList, Placement};
+use allocators::os::page_size;
+use allocators::pool::PoolAllocator;
+use allocators::raw_allocator::{AllocError, RawAllocator};
+use allocators::region::OwnedRegion;
+use allocators::segregated::SegregatedFreeList;
+use std::alloc::{GlobalAlloc, Layout};
+use std::ptr::NonNull;
+
+/// Every heap's size: room for a 64 KiB-aligned block in the middle.
+const HEAP: usize = 256 * 1024;
+
+/// The pool's slots: large enough for the 200-byte blocks of
+/// `exhaustion_then_recovery`.
+const SLOT: usize = 256;
+
+fn layout(size: usize, align: usize) -> Layout {
+    Layout::from_size_align(size, align).unwrap()
+}
+
+fn addr(ptr: NonNull<u8>) -> usize {
+    ptr.as_ptr().addr()
+}
+
+fn bump() -> BumpAllocator<OwnedRegion> {
+    BumpAllocator::new(OwnedRegion::new(HEAP, 4096).unwrap())
+}
+
+fn growing() -> GrowingBump {
+    // Chunks of a page and up, and a limit so that huge requests fail
+    // instead of mapping terabytes.
+    GrowingBump::with_limits(page_size(), 4 * HEAP)
+}
+
+fn heap_memory() -> BreakRegion<OwnedRegion> {
+    BreakRegion::new(OwnedRegion::new(HEAP, 16).unwrap())
+}
+
+fn implicit() -> ImplicitFreeList<BreakRegion<OwnedRegion>> {
+    ImplicitFreeList::new(heap_memory(), Placement::FirstFit)
+}
+
+fn explicit() -> ExplicitFreeList<BreakRegion<OwnedRegion>> {
+    ExplicitFreeList::new(heap_memory(), Insertion::Lifo)
+}
+
+fn segregated() -> SegregatedFreeList<BreakRegion<OwnedRegion>> {
+    SegregatedFreeList::new(heap_memory())
+}
+
+fn pool() -> PoolAllocator<OwnedRegion> {
+    PoolAllocator::new(OwnedRegion::new(HEAP, 4096).unwrap(), layout(SLOT, 16)).unwrap()
+}
+
+/// Calls `$body` with `$a` bound to a fresh allocator of each kind, and
+/// `$name` to the name the table uses for it.
+macro_rules! for_each_allocator {
+    (|$name:ident, $a:ident| $body:block) => {{
+        {
+            let $name = "bump";
+            let mut $a = bump();
+            $body
+        }
+        {
+            let $name = "growing bump";
+            let mut $a = growing();
+            $body
+        }
+        {
+            let $name = "implicit";
+            let mut $a = implicit();
+            $body
+        }
+        {
+            let $name = "explicit";
+            let mut $a = explicit();
+            $body
+        }
+        {
+            let $name = "segregated";
+            let mut $a = segregated();
+            $body
+        }
+        {
+            let $name = "pool";
+            let mut $a = pool();
+            $body
+        }
+    }};
+}
+
+/// The same, with each allocator behind `Locked`, as a `GlobalAlloc`.
+macro_rules! for_each_locked {
+    (|$name:ident, $g:ident| $body:block) => {{
+        {
+            let $name = "bump";
+            let $g = Locked::new(bump());
+            $body
+        }
+        {
+            let $name = "growing bump";
+            let $g = Locked::new(growing());
+            $body
+        }
+        {
+            let $name = "implicit";
+            let $g = Locked::new(implicit());
+            $body
+        }
+        {
+            let $name = "explicit";
+            let $g = Locked::new(explicit());
+            $body
+        }
+        {
+            let $name = "segregated";
+            let $g = Locked::new(segregated());
+            $body
+        }
+        {
+            let $name = "pool";
+            let $g = Locked::new(pool());
+            $body
+        }
+    }};
+}
+
+/// Runs `free` and returns its panic message, or `None` if it returned.
+fn panic_message(free: impl FnOnce()) -> Option<String> {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(free)).err()?;
+    Some(
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default(),
+    )
+}
+
+// ---- Zero size ----------------------------------------------------------------
+
+/// A zero-size request succeeds everywhere with an aligned pointer that can
+/// be freed. The bumps spend at most padding on it (so two of them may
+/// share an address); the free lists and the pool give it a real block or
+/// slot, so every zero-size block is distinct. (Through `GlobalAlloc` a
+/// zero-size layout is the caller's undefined behaviour, so `Locked` is not
+/// asked.)
+#[test]
+fn zero_size() {
+    for_each_allocator!(|name, a| {
+        let before = a.heap_size();
+        let x = a.allocate(layout(0, 1)).unwrap();
+        let y = a.allocate(layout(0, 1)).unwrap();
+        let z = a.allocate(layout(0, 16)).unwrap();
+        assert_eq!(addr(z) % 16, 0, "{name}");
+        match name {
+            // The bump pointer does not move for 0 bytes at alignment 1:
+            // both blocks are the same address.
+            "bump" | "growing bump" => assert_eq!(x, y, "{name}"),
+            _ => {
+                assert!(x != y && y != z && x != z, "{name}: a block each");
+                assert!(a.heap_size() > before, "{name}: blocks cost memory");
+            }
+        }
+        a.check().unwrap();
+        // SAFETY: all three are live with these layouts, freed newest first.
+        unsafe {
+            a.deallocate(z, layout(0, 16));
+            a.deallocate(y, layout(0, 1));
+            a.deallocate(x, layout(0, 1));
+        }
+        a.check().unwrap();
+    });
+    // The bump's zero-size block at alignment 1 costs no bytes at all.
+    let mut b = bump();
+    b.allocate(layout(0, 1)).unwrap();
+    assert_eq!(b.heap_size(), 0);
+    // The pool still refuses an alignment above its slots', size or not.
+    assert_eq!(
+        pool().allocate(layout(0, 64)),
+        Err(AllocError::UnsupportedAlignment)
+    );
+}
+
+// ---- Sizes near usize::MAX --------------------------------------------------------
+
+/// The largest size a `Layout` allows (`isize::MAX` at alignment 1) and
+/// other absurd sizes fail with `OutOfMemory` (the pool: every size above a
+/// slot, unless the alignment is already too large for it); a resize to a size no `Layout` allows (`usize::MAX`) fails with
+/// `SizeOverflow`; through `Locked`, failures are null. Nothing changes.
+#[test]
+fn sizes_near_usize_max() {
+    for_each_allocator!(|name, a| {
+        let small = a.allocate(layout(16, 8)).unwrap();
+        // SAFETY: the block is live and 16 bytes long.
+        unsafe { small.write_bytes(0xab, 16) };
+        let before = a.heap_size();
+        for (size, align) in [
+            (isize::MAX as usize, 1),
+            (isize::MAX as usize - 4095, 4096),
+            (usize::MAX / 4, 8),
+            (1 << 40, 1),
+        ] {
+            // The pool judges the alignment first.
+            let expected = match name {
+                "pool" if align > 16 => AllocError::UnsupportedAlignment,
+                _ => AllocError::OutOfMemory,
+            };
+            assert_eq!(
+                a.allocate(layout(size, align)),
+                Err(expected),
+                "{name}: size {size:#x}"
+            );
+        }
+        for new_size in [usize::MAX, usize::MAX - 7, isize::MAX as usize + 1] {
+            // SAFETY: `small` is live with this layout; the call fails, so it
+            // stays live.
+            let result = unsafe { a.reallocate(small, layout(16, 8), new_size) };
+            assert_eq!(
+                result,
+                Err(AllocError::SizeOverflow),
+                "{name}: {new_size:#x}"
+            );
+        }
+        // SAFETY: as above; a valid but impossible size.
+        let result = unsafe { a.reallocate(small, layout(16, 8), 1 << 40) };
+        assert_eq!(result, Err(AllocError::OutOfMemory), "{name}");
+        assert_eq!(a.heap_size(), before, "{name}: failed calls take nothing");
+        // SAFETY: `small` is still live with 16 bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(small.as_ptr(), 16) };
+        assert!(bytes.iter().all(|&b| b == 0xab), "{name}: block untouched");
+        a.check().unwrap();
+    });
+    for_each_locked!(|name, g| {
+        // SAFETY: non-zero sizes; a null result is not used.
+        let huge = unsafe { g.alloc(layout(isize::MAX as usize, 1)) };
+        assert!(huge.is_null(), "{name}");
+        // SAFETY: as above.
+        let huge = unsafe { g.alloc_zeroed(layout(1 << 40, 4096)) };
+        assert!(huge.is_null(), "{name}");
+        assert_eq!(g.stats().failures, 2, "{name}");
+        g.with_allocator(|a| a.check()).unwrap();
+    });
+}
+
+// ---- Alignment up to and above the page size --------------------------------------
+
+/// Alignments of 4 KiB, 8 KiB and 64 KiB are served by the bumps and the
+/// free lists (through `RawAllocator` and through `Locked`); the pool
+/// serves no alignment above its slots' (`UnsupportedAlignment`), and a pool
+/// of page-aligned slots serves 4 KiB but not 8 KiB. An alignment larger
+/// than any heap (2^40) is `OutOfMemory` for the others.
+#[test]
+fn alignments_up_to_and_above_the_page() {
+    for_each_allocator!(|name, a| {
+        let mut live = Vec::new();
+        for align in [4096, 8192, 65536, page_size()] {
+            for size in [1, align] {
+                match a.allocate(layout(size, align)) {
+                    Ok(ptr) => {
+                        assert_ne!(name, "pool");
+                        assert_eq!(addr(ptr) % align, 0, "{name}: align {align}");
+                        assert!(a.owns(addr(ptr)..addr(ptr) + size), "{name}");
+                        // SAFETY: the block is live and `size` bytes long.
+                        unsafe { ptr.write_bytes(1, size) };
+                        live.push((ptr, layout(size, align)));
+                    }
+                    Err(error) => {
+                        assert_eq!(name, "pool", "{name}: align {align}: {error}");
+                        assert_eq!(error, AllocError::UnsupportedAlignment);
+                    }
+                }
+                a.check().unwrap();
+            }
+        }
+        let expected = if name == "pool" { 0 } else { 8 };
+        assert_eq!(live.len(), expected, "{name}");
+        let too_much = a.allocate(layout(1, 1 << 40)).unwrap_err();
+        let expected = match name {
+            "pool" => AllocError::UnsupportedAlignment,
+            _ => AllocError::OutOfMemory,
+        };
+        assert_eq!(too_much, expected, "{name}");
+        for (ptr, layout) in live.into_iter().rev() {
+            // SAFETY: each block is live with its layout, freed once.
+            unsafe { a.deallocate(ptr, layout) };
+        }
+        a.check().unwrap();
+    });
+    // A pool made for page-aligned objects serves exactly that alignment.
+    let page = layout(4096, 4096);
+    let mut pages = PoolAllocator::new(OwnedRegion::new(4 * 4096, 4096).unwrap(), page).unwrap();
+    assert_eq!(addr(pages.allocate(page).unwrap()) % 4096, 0);
+    assert_eq!(
+        pages.allocate(layout(4096, 8192)),
+        Err(AllocError::UnsupportedAlignment)
+    );
+    for_each_locked!(|name, g| {
+        for align in [4096, 8192, 65536] {
+            let l = layout(100, align);
+            // SAFETY: non-zero size; a block is freed once with its layout.
+            let ptr = unsafe { g.alloc(l) };
+            if name == "pool" {
+                assert!(ptr.is_null(), "{name}");
+            } else {
+                assert!(!ptr.is_null() && ptr.addr() % align == 0, "{name}");
+                // SAFETY: as above.
+                unsafe { g.dealloc(ptr, l) };
+            }
+        }
+        g.with_allocator(|a| a.check()).unwrap();
+    });
+}
+
+// ---- Double free ----------------------------------------------------------------
+
+/// Freeing a block twice. In debug builds the free lists panic ("is not
+/// allocated (double free?)") and so does the pool ("is already free
+/// (double free)"), before they change anything. The bumps ignore the
+/// second free: the block is no longer the newest, so nothing moves.
+#[test]
+#[cfg(debug_assertions)]
+fn double_free() {
+    for_each_allocator!(|name, a| {
+        let l = layout(48, 8);
+        let x = a.allocate(l).unwrap();
+        let y = a.allocate(l).unwrap();
+        // SAFETY: `y` is live; freed once here.
+        unsafe { a.deallocate(y, l) };
+        let size = a.heap_size();
+        // SAFETY: deliberately wrong (the second free of `y`), to see what
+        // the allocator does: the debug checks panic before touching memory,
+        // and the bumps only compare `y` with their bump pointer.
+        let message = panic_message(|| unsafe { a.deallocate(y, l) });
+        match name {
+            "bump" | "growing bump" => {
+                assert_eq!(message, None, "{name}");
+                assert_eq!(a.heap_size(), size, "{name}: nothing moved");
+            }
+            "pool" => {
+                let message = message.expect("the pool panics");
+                assert!(
+                    message.contains("is already free (double free)"),
+                    "{message}"
+                );
+            }
+            _ => {
+                let message = message.expect("the free lists panic");
+                assert!(
+                    message.contains("is not allocated (double free?)"),
+                    "{message}"
+                );
+            }
+        }
+        a.check().unwrap();
+        // The allocator still works after the refused free.
+        // SAFETY: `x` is live; freed once.
+        unsafe { a.deallocate(x, l) };
+        a.allocate(l).unwrap();
+        a.check().unwrap();
+    });
+    // A double free with other frees in between gets past the pool's O(1)
+    // debug check, but it makes the free list cyclic, which the checker
+    // reports.
+    let l = layout(SLOT, 16);
+    let mut p = pool();
+    let slots: Vec<_> = (0..3).map(|_| p.allocate(l).unwrap()).collect();
+    // SAFETY: the third free of slots[0] is deliberately wrong; the pool
+    // only writes a link into the slot, which is still its own memory.
+    unsafe {
+        p.deallocate(slots[0], l);
+        p.deallocate(slots[1], l);
+        p.deallocate(slots[0], l);
+    }
+    assert_eq!(
+        p.check().unwrap_err().what,
+        "free list longer than its count (a cycle: double free?)"
+    );
+}
+
+// ---- Foreign pointers ---------------------------------------------------------------
+
+/// Freeing a pointer that some other allocation owns. In debug builds the
+/// free lists panic ("is not a payload of this heap") and so does the pool
+/// ("is not a slot of this pool"). The bumps ignore it: it is not their
+/// newest block.
+#[test]
+#[cfg(debug_assertions)]
+fn foreign_pointer() {
+    // A pointer into the middle of someone else's buffer (the free lists
+    // look one word below it for a header; that must stay in bounds).
+    let mut foreign = vec![0u64; 64];
+    let stranger = NonNull::from(&mut foreign[16]).cast::<u8>();
+    for_each_allocator!(|name, a| {
+        let l = layout(48, 8);
+        let mine = a.allocate(l).unwrap();
+        let size = a.heap_size();
+        // SAFETY: deliberately wrong, to see what the allocator does: the
+        // debug checks panic before touching memory, and the bumps only
+        // compare the pointer with their bump pointer.
+        let message = panic_message(|| unsafe { a.deallocate(stranger, l) });
+        match name {
+            "bump" | "growing bump" => {
+                assert_eq!(message, None, "{name}");
+                assert_eq!(a.heap_size(), size, "{name}: nothing moved");
+            }
+            "pool" => {
+                let message = message.expect("the pool panics");
+                assert!(message.contains("is not a slot of this pool"), "{message}");
+            }
+            _ => {
+                let message = message.expect("the free lists panic");
+                assert!(
+                    message.contains("is not a payload of this heap"),
+                    "{message}"
+                );
+            }
+        }
+        a.check().unwrap();
+        // SAFETY: `mine` is live; freed once.
+        unsafe { a.deallocate(mine, l) };
+        a.check().unwrap();
+    });
+    assert!(
+        foreign.iter().all(|&word| word == 0),
+        "nobody wrote into it"
+    );
+}
+
+// ---- Exhaustion -------------------------------------------------------------------
+
+/// Allocating until the heap is full ends in `OutOfMemory` (null through
+/// `Locked`), not a crash; after freeing (the newest blocks, for the bumps,
+/// which take back only those), allocation succeeds again and the checker
+/// passes.
+#[test]
+fn exhaustion_then_recovery() {
+    let l = layout(200, 8);
+    for_each_allocator!(|name, a| {
+        let mut live = Vec::new();
+        let error = loop {
+            match a.allocate(l) {
+                Ok(ptr) => live.push(ptr),
+                Err(error) => break error,
+            }
+        };
+        assert_eq!(error, AllocError::OutOfMemory, "{name}");
+        assert!(live.len() > 100, "{name}: {}", live.len());
+        a.check().unwrap();
+        // Free the newest half: every allocator takes those back.
+        let keep = live.len() / 2;
+        for ptr in live.drain(keep..).rev() {
+            // SAFETY: live, freed once, newest first.
+            unsafe { a.deallocate(ptr, l) };
+        }
+        a.check().unwrap();
+        for _ in 0..10 {
+            live.push(a.allocate(l).unwrap());
+        }
+        a.check().unwrap();
+    });
+    for_each_locked!(|name, g| {
+        let mut live = Vec::new();
+        loop {
+            // SAFETY: non-zero size.
+            let ptr = unsafe { g.alloc(l) };
+            if ptr.is_null() {
+                break;
+            }
+            live.push(ptr);
+        }
+        assert_eq!(g.stats().failures, 1, "{name}");
+        let newest = live.pop().unwrap();
+        // SAFETY: live with this layout, freed once.
+        unsafe { g.dealloc(newest, l) };
+        // SAFETY: non-zero size.
+        let again = unsafe { g.alloc(l) };
+        assert!(!again.is_null(), "{name}");
+        g.with_allocator(|a| a.check()).unwrap();
+    });
+}
