@@ -116,6 +116,21 @@ pub const fn block_size(payload: usize) -> Option<usize> {
 }
 // ANCHOR_END: block_size
 
+/// [`block_size`] for a payload that a [`Layout`] describes, without the
+/// overflow check: a `Layout`'s size is at most `isize::MAX` (rounded up to
+/// its alignment), so adding a header word and rounding up to [`ALIGN`]
+/// stays far below `usize::MAX`. The allocators' fast paths use it.
+#[inline]
+pub(crate) const fn layout_block_size(layout: Layout) -> usize {
+    let size = (layout.size() + WORD + (ALIGN - 1)) & !(ALIGN - 1);
+    debug_assert!(matches!(block_size(layout.size()), Some(s) if s == size || s == MIN_BLOCK));
+    if size < MIN_BLOCK {
+        MIN_BLOCK
+    } else {
+        size
+    }
+}
+
 /// What an allocation needs from a free block, worked out once per request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Request {
@@ -133,7 +148,7 @@ impl Request {
     /// fit in a `usize`.
     #[inline]
     pub(crate) fn new(layout: Layout) -> Result<Request, AllocError> {
-        let size = block_size(layout.size()).ok_or(AllocError::SizeOverflow)?;
+        let size = layout_block_size(layout);
         let align = layout.align();
         let search = if align <= ALIGN {
             size
@@ -325,6 +340,40 @@ impl Block {
             let header = self.header() & !PREV_ALLOCATED;
             self.set_header(header | if allocated { PREV_ALLOCATED } else { 0 });
         }
+    }
+
+    /// The block (or epilogue) `bytes` above this one, for a caller that
+    /// already holds this block's size or is cutting it in two.
+    ///
+    /// # Safety
+    ///
+    /// `self + bytes` is a word-aligned address inside the same live heap.
+    #[inline]
+    pub(crate) unsafe fn plus(self, bytes: usize) -> Block {
+        // SAFETY: the caller's guarantee.
+        Block(unsafe { self.0.add(bytes) })
+    }
+
+    /// Hints the CPU to start loading the cache line at `self + bytes`; no
+    /// memory is read, so any address is fine, even a wrong guess. Used to
+    /// fetch the next block's header while the block's own header, whose
+    /// size says where the next block really is, is still on its way.
+    #[inline(always)]
+    pub(crate) fn prefetch(self, bytes: usize) {
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        {
+            let addr = self.0.as_ptr().wrapping_add(bytes);
+            // SAFETY: `prefetch` is a hint: it never faults and never reads
+            // memory into the program's view (the SSE instruction is part
+            // of the x86_64 baseline).
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                    addr.cast::<i8>(),
+                )
+            };
+        }
+        #[cfg(not(all(target_arch = "x86_64", not(miri))))]
+        let _ = bytes;
     }
 
     /// The next block (or the epilogue), `size` bytes up.

@@ -97,6 +97,15 @@ unsafe impl<R: Region> HeapMemory for BreakRegion<R> {
 /// [`HeapMemory::extend`] for each one (CS:APP's `CHUNKSIZE`).
 pub const GROW_CHUNK: usize = 4096;
 
+/// How the heap of the segregated lists grows: by at least
+/// `1/GROW_FRACTION` of its size, rounded down to a multiple of
+/// `GROW_CHUNK / GROW_FRACTION`, and at most [`GROW_CHUNK`]. A heap below
+/// 4 KiB so grows by exactly what each request needs: a whole chunk at the
+/// top of a 6 KiB heap would be mostly unused memory, which utilization
+/// counts against the allocator. The steps grow with the heap, so the
+/// number of extensions stays small.
+pub const GROW_FRACTION: usize = 16;
+
 /// The part every free-list allocator shares: the memory, the heap's ends,
 /// growing, the block walk and the block-level half of the heap checker.
 pub(crate) struct Heap<M> {
@@ -110,6 +119,9 @@ pub(crate) struct Heap<M> {
     /// `false` until the first extension; `first` and `epilogue` are
     /// dangling until then.
     ready: bool,
+    /// Grow in chunks proportional to the heap (see [`GROW_FRACTION`])
+    /// instead of whole [`GROW_CHUNK`]s.
+    proportional: bool,
 }
 
 impl<M> Heap<M> {
@@ -120,7 +132,16 @@ impl<M> Heap<M> {
             first: Block::at(NonNull::dangling()),
             epilogue: Block::at(NonNull::dangling()),
             ready: false,
+            proportional: false,
         }
+    }
+
+    /// A heap that grows in steps proportional to its size (see
+    /// [`GROW_FRACTION`]), not in whole chunks.
+    pub(crate) const fn proportional(memory: M) -> Heap<M> {
+        let mut heap = Heap::new(memory);
+        heap.proportional = true;
+        heap
     }
 
     pub(crate) fn memory(&self) -> &M {
@@ -278,8 +299,14 @@ impl<M: HeapMemory> Heap<M> {
             .max(MIN_BLOCK);
         // Ask for a whole chunk if we can; near the end of a region, for
         // just what this request needs.
-        let bytes = if want < GROW_CHUNK && self.extend_at_break(GROW_CHUNK).is_ok() {
+        let chunk = if self.proportional {
+            let step = GROW_CHUNK / GROW_FRACTION;
+            (self.heap_size() / GROW_FRACTION / step * step).min(GROW_CHUNK)
+        } else {
             GROW_CHUNK
+        };
+        let bytes = if want < chunk && self.extend_at_break(chunk).is_ok() {
+            chunk
         } else {
             self.extend_at_break(want)?;
             want
@@ -407,5 +434,28 @@ mod tests {
         assert_eq!(unsafe { second.size() }, 128);
         // The two free blocks are adjacent until someone coalesces them.
         assert!(heap.check_blocks(|_, _| Ok(())).is_err());
+    }
+
+    #[test]
+    fn a_proportional_heap_grows_with_its_size() {
+        let len = 2 * GROW_FRACTION * GROW_CHUNK;
+        let mut heap = Heap::proportional(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()));
+        // A small heap grows by what is asked for.
+        let block = heap.grow(MIN_BLOCK).unwrap();
+        assert_eq!(heap.heap_size(), WORD + MIN_BLOCK + WORD);
+        // SAFETY: `block` is the heap's one block.
+        assert_eq!(unsafe { block.size() }, MIN_BLOCK);
+        // A large one by a whole chunk, even for a small request (the free
+        // block at the top counts towards it).
+        heap.grow(GROW_FRACTION * GROW_CHUNK).unwrap();
+        let before = heap.heap_size();
+        heap.grow(MIN_BLOCK).unwrap();
+        assert_eq!(heap.heap_size(), before + GROW_CHUNK);
+        // In between, by a sixteenth of the heap, in steps of 256 bytes.
+        let mut mid = Heap::proportional(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()));
+        mid.grow(20_000).unwrap();
+        let before = mid.heap_size();
+        mid.grow(20_000 + MIN_BLOCK).unwrap();
+        assert_eq!(mid.heap_size(), before + 1024, "20 KiB / 16, rounded down");
     }
 }

@@ -10,13 +10,20 @@
 //! - Larger sizes share classes, four per power of two (as in TLSF): the
 //!   blocks of one class differ by less than 25%.
 //!
-//! To allocate, the search looks in the request's own class first (first
-//! fit along it), then takes the head of the next non-empty class above,
-//! where every block is large enough. One bit per class in a `u64` says
-//! which classes are non-empty, so "the next non-empty class" is a mask and
-//! a `trailing_zeros`: O(1), however many classes are empty. A block larger
-//! than the request is split, and the remainder goes to its own class;
-//! freed blocks are coalesced at once and pushed (LIFO) onto their class.
+//! To allocate, the search looks in the request's own class first (the
+//! best fit among its first [`FIT_CANDIDATES`] blocks; in an exact class the
+//! head fits exactly), then takes the head of the next non-empty class
+//! above, where every block is large enough. One bit per class in a `u64`
+//! says which classes are non-empty, so "the next non-empty class" is a
+//! mask and a `trailing_zeros`: O(1), however many classes are empty. A
+//! block larger than the request is split: a small request takes its high
+//! end and a large one its low end (see `place` in the source), so
+//! that small and large blocks do not interleave. Freed blocks are coalesced
+//! at once and pushed (LIFO) onto their class.
+//!
+//! The heap grows in steps proportional to its size
+//! ([`GROW_FRACTION`](crate::heap::GROW_FRACTION)), so a small heap is not
+//! padded with a mostly unused 4 KiB chunk at its top.
 //!
 //! [`reallocate`](RawAllocator::reallocate) resizes in place when it can: a
 //! block shrinks by splitting off its tail, and grows into the free block
@@ -40,8 +47,8 @@
 //! ```
 
 use crate::block::{
-    block_size, fit, pack, split_front, Block, Blocks, Request, ALIGN, ALLOCATED, MIN_BLOCK,
-    PREV_ALLOCATED,
+    fit, layout_block_size, pack, split_front, unpack_size, Block, Blocks, Request, ALIGN,
+    ALLOCATED, MIN_BLOCK, PREV_ALLOCATED,
 };
 use crate::free_list::{FreeBlocks, FreeList};
 use crate::heap::{Heap, HeapMemory};
@@ -52,6 +59,10 @@ use std::ptr::NonNull;
 
 /// The number of size classes: one bit each in a `u64` bitmap.
 pub const CLASSES: usize = 64;
+
+/// How many blocks of its own class a request looks at for the best fit,
+/// before it takes a block from a larger class.
+pub const FIT_CANDIDATES: usize = 3;
 
 /// Block sizes below this get a class of their own (one per [`ALIGN`]).
 pub const EXACT_LIMIT: usize = 256;
@@ -98,7 +109,7 @@ impl<M> SegregatedFreeList<M> {
     /// allocation. `const`, so it can initialise a `static`.
     pub const fn new(memory: M) -> SegregatedFreeList<M> {
         SegregatedFreeList {
-            heap: Heap::new(memory),
+            heap: Heap::proportional(memory),
             lists: [const { FreeList::new() }; CLASSES],
             bitmap: 0,
         }
@@ -131,33 +142,31 @@ impl<M> SegregatedFreeList<M> {
 
 impl<M: HeapMemory> SegregatedFreeList<M> {
     // ANCHOR: insert_remove
-    /// Pushes a free block onto its class's list and marks the class
-    /// non-empty.
+    /// Pushes a free block of `size` bytes onto its class's list and marks
+    /// the class non-empty.
     ///
     /// # Safety
     ///
-    /// `block` is a free block of this heap, in no list.
+    /// `block` is a free block of this heap of `size` bytes, in no list.
     #[inline]
-    unsafe fn insert(&mut self, block: Block) {
-        // SAFETY: the caller's guarantee.
-        let class = size_class(unsafe { block.size() });
+    unsafe fn insert(&mut self, block: Block, size: usize) {
+        let class = size_class(size);
         // SAFETY: the list holds free blocks of this heap.
         unsafe { self.lists[class].push(block) };
         self.bitmap |= 1 << class;
     }
 
-    /// Unlinks a free block from its class's list, clearing the class's bit
-    /// if that was its last block.
+    /// Unlinks a free block of `size` bytes from its class's list, clearing
+    /// the class's bit if that was its last block.
     ///
     /// # Safety
     ///
-    /// `block` is in its class's list, and its header still holds the size
-    /// it was inserted with.
+    /// `block` is in the list of the class of `size`, the size it was
+    /// inserted with.
     #[inline]
-    unsafe fn remove(&mut self, block: Block) {
+    unsafe fn remove(&mut self, block: Block, size: usize) {
+        let class = size_class(size);
         // SAFETY: the caller's guarantee.
-        let class = size_class(unsafe { block.size() });
-        // SAFETY: as above.
         unsafe { self.lists[class].remove(block) };
         if self.lists[class].is_empty() {
             self.bitmap &= !(1 << class);
@@ -166,76 +175,171 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     // ANCHOR_END: insert_remove
 
     // ANCHOR: find_fit
-    /// First fit in the request's own class, then the first block of the
-    /// next non-empty class above it, found through the bitmap.
+    /// A free block of at least `size` bytes, and its size. In the request's
+    /// own class, the best of the first [`FIT_CANDIDATES`] blocks (in an
+    /// exact class, the head fits exactly). Failing that, the head of the
+    /// lowest non-empty class above, found through the bitmap: every block
+    /// there is larger than the request. So the search takes O(1) steps,
+    /// however many blocks are free.
     #[inline]
-    fn find_fit(&self, request: &Request) -> Option<(Block, usize)> {
-        let class = size_class(request.search);
-        if let Some(found) = self.first_fit_in(class, request) {
-            return Some(found);
-        }
-        // The classes above `class` that have blocks.
-        let mut above = self.bitmap & u64::MAX.checked_shl(class as u32 + 1).unwrap_or(0);
-        while above != 0 {
-            let class = above.trailing_zeros() as usize;
-            // Every block here is larger than the request, so the head fits
-            // (for a large alignment, the loop may look further).
-            if let Some(found) = self.first_fit_in(class, request) {
+    fn find_fit(&self, size: usize) -> Option<(Block, usize)> {
+        let class = size_class(size);
+        // The request's class and the classes above it that have blocks.
+        let mut candidates = self.bitmap & (u64::MAX << class);
+        if candidates & (1 << class) != 0 {
+            if let Some(found) = self.best_fit_in(class, size) {
                 return Some(found);
             }
-            above &= above - 1; // clear the lowest set bit
+            candidates &= candidates - 1; // clear the lowest set bit: `class`
         }
-        None
+        if candidates == 0 {
+            return None;
+        }
+        let head = self.lists[candidates.trailing_zeros() as usize].head()?;
+        // SAFETY: listed blocks are free blocks of this heap.
+        Some((head, unsafe { head.size() }))
     }
 
-    /// The first block in class `class`'s list that fits.
+    /// The smallest block that fits among the first [`FIT_CANDIDATES`] of
+    /// class `class`, stopping early at an exact fit.
     #[inline]
-    fn first_fit_in(&self, class: usize, request: &Request) -> Option<(Block, usize)> {
+    fn best_fit_in(&self, class: usize, size: usize) -> Option<(Block, usize)> {
+        let mut best: Option<(Block, usize)> = None;
         let mut cursor = self.lists[class].head();
-        while let Some(block) = cursor {
+        for _ in 0..FIT_CANDIDATES {
+            let Some(block) = cursor else { break };
             // SAFETY: listed blocks are free blocks of this heap.
-            if let Some(gap) = fit(block, unsafe { block.size() }, request) {
-                return Some((block, gap));
+            let free = unsafe { block.size() };
+            if free == size {
+                return Some((block, free));
+            }
+            if free > size && best.is_none_or(|(_, b)| free < b) {
+                best = Some((block, free));
             }
             // SAFETY: as above.
             cursor = unsafe { block.next_free() };
         }
-        None
+        best
     }
     // ANCHOR_END: find_fit
 
+    /// For an alignment above [`ALIGN`]: first fit (see [`fit`]) in the
+    /// request's own class, then in the non-empty classes above.
+    fn find_aligned_fit(&self, request: &Request) -> Option<(Block, usize)> {
+        let class = size_class(request.search);
+        let mut candidates = self.bitmap & (u64::MAX << class);
+        while candidates != 0 {
+            let class = candidates.trailing_zeros() as usize;
+            let mut cursor = self.lists[class].head();
+            while let Some(block) = cursor {
+                // SAFETY: listed blocks are free blocks of this heap.
+                if let Some(gap) = fit(block, unsafe { block.size() }, request) {
+                    return Some((block, gap));
+                }
+                // SAFETY: as above.
+                cursor = unsafe { block.next_free() };
+            }
+            candidates &= candidates - 1;
+        }
+        None
+    }
+
     // ANCHOR: place
-    /// Allocates `asize` bytes of the free block `block` (in no list), and
-    /// frees the remainder to its class if it can be a block.
+    /// Allocates `asize` bytes of the listed free block `block` of `size`
+    /// bytes, and returns the allocated block.
+    ///
+    /// A remainder too small to be a block stays in the allocated block.
+    /// Otherwise the block is split, and *where* the request goes depends on
+    /// its size: a small request (below [`EXACT_LIMIT`]) takes the block's
+    /// high end, a large one its low end. Small and large blocks carved from
+    /// the same free block then end up apart, so when the small ones are
+    /// freed together their holes coalesce into room a large block can use,
+    /// instead of a row of small holes between large blocks (the CS:APP
+    /// `binary` traces show the effect; size-segregated slabs in jemalloc or
+    /// tcmalloc get it by keeping sizes in separate pages).
     ///
     /// # Safety
     ///
-    /// `block` is a free block of this heap in no list, at least `asize`
-    /// bytes, whose next block is allocated (or the epilogue).
+    /// `block` is a free block of `size >= asize` bytes in its class's list.
     #[inline]
-    unsafe fn place(&mut self, block: Block, asize: usize) {
-        // SAFETY: every block touched lies inside `block`, or is the block
-        // after it.
+    unsafe fn place(&mut self, block: Block, size: usize, asize: usize) -> Block {
+        // SAFETY: the caller's guarantee; the helpers need the same.
         unsafe {
-            let size = block.size();
-            if size - asize >= MIN_BLOCK {
-                block.set_header(pack(asize, ALLOCATED | block.prev_flag()));
-                let rest = block.next();
-                rest.set_free(size - asize, PREV_ALLOCATED);
-                self.insert(rest);
+            if size - asize < MIN_BLOCK {
+                self.remove(block, size);
+                block.set_header(block.header() | ALLOCATED);
+                block.plus(size).set_prev_allocated(true);
+                block
+            } else if asize < EXACT_LIMIT {
+                self.carve_back(block, size, asize)
             } else {
-                block.set_header(pack(size, ALLOCATED | block.prev_flag()));
-                block.next().set_prev_allocated(true);
+                self.carve_front(block, size, asize)
             }
         }
     }
     // ANCHOR_END: place
 
+    /// Allocates the first `asize` bytes of the listed free block `block`
+    /// of `size` bytes; the rest, at least [`MIN_BLOCK`], stays free and
+    /// takes the block's place in its list if its class is the same.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a listed free block of `size >= asize + MIN_BLOCK` bytes.
+    #[inline]
+    unsafe fn carve_front(&mut self, block: Block, size: usize, asize: usize) -> Block {
+        debug_assert!(size - asize >= MIN_BLOCK);
+        let rest = size - asize;
+        // SAFETY: both pieces lie inside `block`; the remainder starts at
+        // least MIN_BLOCK bytes in, past `block`'s link words, which
+        // `replace` and `remove` still read.
+        unsafe {
+            block.set_header(pack(asize, ALLOCATED | block.prev_flag()));
+            let remainder = block.plus(asize);
+            remainder.set_free(rest, PREV_ALLOCATED);
+            let class = size_class(size);
+            if size_class(rest) == class {
+                self.lists[class].replace(block, remainder);
+            } else {
+                self.remove(block, size);
+                self.insert(remainder, rest);
+            }
+            block
+        }
+    }
+
+    /// Allocates the last `asize` bytes of the listed free block `block` of
+    /// `size` bytes; the rest, at least [`MIN_BLOCK`], stays free where it
+    /// is, and in its list if its class is the same.
+    ///
+    /// # Safety
+    ///
+    /// As for [`carve_front`](Self::carve_front).
+    #[inline]
+    unsafe fn carve_back(&mut self, block: Block, size: usize, asize: usize) -> Block {
+        debug_assert!(size - asize >= MIN_BLOCK);
+        let rest = size - asize;
+        // SAFETY: both pieces lie inside `block`. The new footer is at least
+        // MIN_BLOCK - WORD bytes in, past the link words.
+        unsafe {
+            block.set_free(rest, block.prev_flag());
+            if size_class(rest) != size_class(size) {
+                self.remove(block, size);
+                self.insert(block, rest);
+            }
+            let used = block.plus(rest);
+            used.set_header(pack(asize, ALLOCATED)); // the block below is free
+            used.plus(asize).set_prev_allocated(true);
+            used
+        }
+    }
+
     // ANCHOR: coalesce
     /// Merges the freed block `block` with its free neighbours (the four
-    /// cases of the implicit list, one `if` per neighbour), and pushes the
-    /// result onto its class's list. A merged block usually changes class,
-    /// so the neighbours leave their lists.
+    /// cases of the implicit list, one `if` per neighbour), and lists the
+    /// result in its class. A merged block usually changes class, so the
+    /// neighbours leave their lists; a large block below that absorbs a
+    /// small one often keeps its class, and then it stays where it is.
     ///
     /// # Safety
     ///
@@ -243,25 +347,34 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     /// holds its size and PREV_ALLOCATED bit.
     #[inline]
     unsafe fn coalesce(&mut self, block: Block) -> Block {
-        // SAFETY: as in the implicit list; free neighbours are listed.
+        // SAFETY: as in the implicit list; free neighbours are listed with
+        // the sizes their headers hold.
         unsafe {
-            let mut start = block;
-            let mut size = block.size();
-            let next = block.next();
-            if next.is_allocated() {
-                next.set_prev_allocated(false);
+            let header = block.header();
+            let mut size = unpack_size(header);
+            let next = block.plus(size);
+            let next_header = next.header();
+            if next_header & ALLOCATED != 0 {
+                next.set_header(next_header & !PREV_ALLOCATED);
             } else {
-                self.remove(next);
-                size += next.size();
+                let next_size = unpack_size(next_header);
+                self.remove(next, next_size);
+                size += next_size;
             }
-            if !block.prev_allocated() {
-                start = block.prev();
-                self.remove(start);
-                size += start.size();
+            if header & PREV_ALLOCATED != 0 {
+                block.set_free(size, PREV_ALLOCATED);
+                self.insert(block, size);
+                return block;
             }
-            start.set_free(size, PREV_ALLOCATED);
-            self.insert(start);
-            start
+            let prev = block.prev();
+            let prev_size = prev.size();
+            size += prev_size;
+            prev.set_free(size, PREV_ALLOCATED);
+            if size_class(size) != size_class(prev_size) {
+                self.remove(prev, prev_size);
+                self.insert(prev, size);
+            }
+            prev
         }
     }
     // ANCHOR_END: coalesce
@@ -276,10 +389,11 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     unsafe fn trim(&mut self, block: Block, asize: usize) {
         // SAFETY: the tail lies inside `block`.
         unsafe {
-            let size = block.size();
+            let header = block.header();
+            let size = unpack_size(header);
             if size - asize >= MIN_BLOCK {
-                block.set_header(pack(asize, ALLOCATED | block.prev_flag()));
-                let tail = block.next();
+                block.set_header(pack(asize, header & (ALLOCATED | PREV_ALLOCATED)));
+                let tail = block.plus(asize);
                 tail.set_header(pack(size - asize, PREV_ALLOCATED));
                 self.coalesce(tail);
             }
@@ -301,13 +415,14 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         unsafe {
             let size = block.size();
             if asize > size {
-                let mut next = block.next();
+                let mut next = block.plus(size);
                 let mut room = size;
-                if !next.is_allocated() {
+                let next_free = !next.is_allocated();
+                if next_free {
                     room += next.size();
                 }
                 let at_top = next == self.heap.epilogue()
-                    || (!next.is_allocated() && next.next() == self.heap.epilogue());
+                    || (next_free && next.next() == self.heap.epilogue());
                 if room < asize && at_top {
                     // The new memory lands right after the block (merged
                     // with the free block there, if any).
@@ -315,15 +430,15 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
                         return false;
                     };
                     self.coalesce(grown);
-                    next = block.next();
+                    next = block.plus(size);
                     room = size + next.size();
                 }
                 if room < asize {
                     return false;
                 }
-                self.remove(next);
+                self.remove(next, room - size);
                 block.set_header(pack(room, ALLOCATED | block.prev_flag()));
-                block.next().set_prev_allocated(true);
+                block.plus(room).set_prev_allocated(true);
             }
             self.trim(block, asize);
             true
@@ -331,16 +446,54 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     }
     // ANCHOR_END: resize_in_place
 
-    /// Grows the heap so that a block for `request` ends it, and returns it
-    /// (in its class's list).
-    fn extend_heap(&mut self, request: &Request) -> Result<(Block, usize), AllocError> {
-        let block = self.heap.grow(request.search)?;
+    /// Grows the heap so that a free block of at least `need` bytes ends
+    /// it, and returns that block (in its class's list) and its size.
+    #[inline(never)]
+    fn extend_heap(&mut self, need: usize) -> Result<(Block, usize), AllocError> {
+        let block = self.heap.grow(need)?;
         // SAFETY: `grow` returned a free block of this heap, in no list.
         let block = unsafe { self.coalesce(block) };
         // SAFETY: `block` is a free block of this heap.
-        let size = unsafe { block.size() };
-        let gap = fit(block, size, request).ok_or(AllocError::OutOfMemory)?;
-        Ok((block, gap))
+        Ok((block, unsafe { block.size() }))
+    }
+
+    /// [`allocate`](RawAllocator::allocate) for an alignment above
+    /// [`ALIGN`]: the payload may have to start further into a free block,
+    /// and the gap in front becomes a free block of its own.
+    #[inline(never)]
+    fn allocate_aligned(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        let request = Request::new(layout)?;
+        let (block, gap) = match self.find_aligned_fit(&request) {
+            Some(found) => found,
+            None => {
+                let (block, size) = self.extend_heap(request.search)?;
+                (
+                    block,
+                    fit(block, size, &request).ok_or(AllocError::OutOfMemory)?,
+                )
+            }
+        };
+        // SAFETY: `block` is a listed free block and `gap` is what `fit`
+        // computed for it; the gap in front goes back to its class.
+        unsafe {
+            let size = block.size();
+            let block = if gap > 0 {
+                self.remove(block, size);
+                let rest = split_front(block, gap);
+                self.insert(block, gap);
+                self.insert(rest, size - gap);
+                rest
+            } else {
+                block
+            };
+            let size = block.size();
+            let used = if size - request.size < MIN_BLOCK {
+                self.place(block, size, request.size)
+            } else {
+                self.carve_front(block, size, request.size)
+            };
+            Ok(used.payload())
+        }
     }
 }
 
@@ -348,25 +501,16 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
     // ANCHOR: allocate
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
-        let request = Request::new(layout)?;
-        let (block, gap) = match self.find_fit(&request) {
-            Some(found) => found,
-            None => self.extend_heap(&request)?,
-        };
-        // SAFETY: `block` is a listed free block and `gap` is what `fit`
-        // computed for it; the gap in front goes back to its class.
-        unsafe {
-            self.remove(block);
-            let block = if gap > 0 {
-                let rest = split_front(block, gap);
-                self.insert(block);
-                rest
-            } else {
-                block
-            };
-            self.place(block, request.size);
-            Ok(block.payload())
+        if layout.align() > ALIGN {
+            return self.allocate_aligned(layout);
         }
+        let size = layout_block_size(layout);
+        let (block, free) = match self.find_fit(size) {
+            Some(found) => found,
+            None => self.extend_heap(size)?,
+        };
+        // SAFETY: `block` is a listed free block of `free >= size` bytes.
+        unsafe { Ok(self.place(block, free, size).payload()) }
     }
     // ANCHOR_END: allocate
 
@@ -376,6 +520,10 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
         // guarantee), so its header is one word below it.
         let block = unsafe { Block::from_payload(ptr) };
         self.heap.debug_check_live(block, layout);
+        // The block is usually exactly what `layout` asked for: start
+        // fetching its neighbour's header now, not after our own header
+        // arrives.
+        block.prefetch(layout_block_size(layout));
         // SAFETY: as above; see the implicit list for why the allocated bit
         // is cleared first.
         unsafe {
@@ -392,8 +540,9 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
         new_size: usize,
     ) -> Result<NonNull<u8>, AllocError> {
         // The new layout must be valid even when the block stays put.
-        Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
-        let asize = block_size(new_size).ok_or(AllocError::SizeOverflow)?;
+        let new =
+            Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
+        let asize = layout_block_size(new);
         // SAFETY: `ptr` is a live block with layout `old` (the caller's
         // guarantee).
         let block = unsafe { Block::from_payload(ptr) };

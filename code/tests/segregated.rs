@@ -52,22 +52,19 @@ fn free_blocks_go_to_their_class_and_the_bitmap_follows() {
     let l = layout(100, 8); // a 112-byte block
     let a = filled(&mut heap, l, 1);
     filled(&mut heap, l, 2);
-    let top = blocks(&heap)[2];
-    assert_eq!(
-        heap.bitmap(),
-        1 << size_class(top.size),
-        "only the top block is free"
-    );
+    // A small heap grows by exactly what is asked for: nothing is free.
+    assert_eq!(shape(&blocks(&heap)), "AA");
+    assert_eq!(heap.bitmap(), 0);
     // SAFETY: live, freed once.
     unsafe { heap.deallocate(a, l) };
     let class = size_class(112);
     assert_eq!(heap.class_list(class).collect::<Vec<_>>(), [addr(a) - WORD]);
-    assert_eq!(heap.bitmap(), 1 << class | 1 << size_class(top.size));
+    assert_eq!(heap.bitmap(), 1 << class);
     heap.check().unwrap();
     // The same size comes straight back from its class.
     let again = heap.allocate(l).unwrap();
     assert_eq!(again, a);
-    assert_eq!(heap.bitmap(), 1 << size_class(top.size));
+    assert_eq!(heap.bitmap(), 0);
     assert_eq!(heap.class_list(CLASSES).count(), 0);
 }
 
@@ -76,20 +73,58 @@ fn a_larger_class_is_found_through_the_bitmap_and_split() {
     let mut heap = heap(HEAP);
     let big = filled(&mut heap, layout(2000, 8), 1);
     filled(&mut heap, layout(8, 8), 2);
+    let big_size = blocks(&heap)[0].size;
     // SAFETY: live, freed once.
     unsafe { heap.deallocate(big, layout(2000, 8)) };
     // 40 bytes (a 48-byte block): its own class is empty, so the search
-    // takes the lowest non-empty class above, the 2 KiB block, and splits it.
+    // takes the lowest non-empty class above, the 2 KiB block, and splits
+    // it. A small request takes the high end; the rest stays where it was.
     let small = heap.allocate(layout(40, 8)).unwrap();
-    assert_eq!(small, big);
+    assert_eq!(addr(small), addr(big) + big_size - 48);
     let all = blocks(&heap);
-    assert_eq!(shape(&all), "AFAF");
-    assert_eq!(all[0].size, 48);
+    assert_eq!(shape(&all), "FAA");
+    assert_eq!((all[0].size, all[1].size), (big_size - 48, 48));
     assert_eq!(
-        heap.class_list(size_class(all[1].size)).next(),
-        Some(all[1].addr)
+        heap.class_list(size_class(all[0].size)).next(),
+        Some(all[0].addr)
     );
     heap.check().unwrap();
+    // A large request (256 bytes or more) takes the low end.
+    let large = heap.allocate(layout(500, 8)).unwrap();
+    assert_eq!(large, big);
+    assert_eq!(shape(&blocks(&heap)), "AFAA");
+    heap.check().unwrap();
+}
+
+#[test]
+fn small_and_large_blocks_carved_from_one_free_block_stay_apart() {
+    // Alternate small and large requests out of one free block, free the
+    // small ones: their holes merge into one.
+    let mut heap = heap(HEAP);
+    let room = filled(&mut heap, layout(8000, 8), 0);
+    filled(&mut heap, layout(8, 8), 1);
+    // SAFETY: live, freed once.
+    unsafe { heap.deallocate(room, layout(8000, 8)) };
+    let mut small = Vec::new();
+    for i in 0..5 {
+        small.push(filled(&mut heap, layout(48, 8), 10 + i));
+        filled(&mut heap, layout(400, 8), 20 + i);
+    }
+    for &p in &small {
+        // SAFETY: live, freed once.
+        unsafe { heap.deallocate(p, layout(48, 8)) };
+    }
+    heap.check().unwrap();
+    let free: Vec<usize> = blocks(&heap)
+        .iter()
+        .filter(|b| b.is_free())
+        .map(|b| b.size)
+        .collect();
+    // The small blocks sat together at the high end, the large ones at the
+    // low end, with the unused middle between them: all of it is one free
+    // block now, not five 64-byte holes between large blocks.
+    assert_eq!(free.len(), 1, "the small holes merged: {free:?}");
+    assert!(free[0] >= 5 * 64);
 }
 
 #[test]
@@ -102,7 +137,7 @@ fn reallocate_shrinks_in_place() {
     assert_eq!(shrunk, a);
     assert_intact(a, 200, 1);
     let all = blocks(&heap);
-    assert_eq!(shape(&all), "AFAF", "the tail became a free block");
+    assert_eq!(shape(&all), "AFA", "the tail became a free block");
     assert_eq!(all[0].size, 208);
     // Shrinking by less than a block keeps the block as it is.
     // SAFETY: `a` is live with its new layout.
@@ -127,7 +162,7 @@ fn reallocate_grows_into_the_next_free_block() {
     assert_intact(a, 100, 1);
     assert_eq!(
         shape(&blocks(&heap)),
-        "AFAF",
+        "AFA",
         "the rest of b's block is still free"
     );
     heap.check().unwrap();
