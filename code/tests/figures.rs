@@ -84,7 +84,7 @@ fn bump_figures() {
     let mut shown: Vec<Shown> = Vec::new();
     let mut strips = vec![bump_strip("new: top = end", &bump, &shown)];
 
-    let mut alloc = |bump: &mut BumpAllocator<OwnedRegion>, size, align, label| {
+    let alloc = |bump: &mut BumpAllocator<OwnedRegion>, size, align, label| {
         let layout = Layout::from_size_align(size, align).expect("a valid layout");
         let ptr = bump.allocate(layout).expect("fits in the region");
         Shown {
