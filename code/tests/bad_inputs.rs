@@ -31,6 +31,10 @@ use std::ptr::NonNull;
 /// Every heap's size: room for a 64 KiB-aligned block in the middle.
 const HEAP: usize = 256 * 1024;
 
+/// The heaps that `exhaustion_then_recovery` fills: a few hundred blocks
+/// (fewer under Miri, where the implicit list's first-fit walks are slow).
+const SMALL_HEAP: usize = if cfg!(miri) { 32 * 1024 } else { 64 * 1024 };
+
 /// The pool's slots: large enough for the 200-byte blocks of
 /// `exhaustion_then_recovery`.
 const SLOT: usize = 256;
@@ -43,68 +47,69 @@ fn addr(ptr: NonNull<u8>) -> usize {
     ptr.as_ptr().addr()
 }
 
-fn bump() -> BumpAllocator<OwnedRegion> {
-    BumpAllocator::new(OwnedRegion::new(HEAP, 4096).unwrap())
+fn bump(len: usize) -> BumpAllocator<OwnedRegion> {
+    BumpAllocator::new(OwnedRegion::new(len, 4096).unwrap())
 }
 
-fn growing() -> GrowingBump {
+fn growing(len: usize) -> GrowingBump {
     // Chunks of a page and up, and a limit so that huge requests fail
     // instead of mapping terabytes.
-    GrowingBump::with_limits(page_size(), 4 * HEAP)
+    GrowingBump::with_limits(page_size(), len)
 }
 
-fn heap_memory() -> BreakRegion<OwnedRegion> {
-    BreakRegion::new(OwnedRegion::new(HEAP, 16).unwrap())
+fn heap_memory(len: usize) -> BreakRegion<OwnedRegion> {
+    BreakRegion::new(OwnedRegion::new(len, 16).unwrap())
 }
 
-fn implicit() -> ImplicitFreeList<BreakRegion<OwnedRegion>> {
-    ImplicitFreeList::new(heap_memory(), Placement::FirstFit)
+fn implicit(len: usize) -> ImplicitFreeList<BreakRegion<OwnedRegion>> {
+    ImplicitFreeList::new(heap_memory(len), Placement::FirstFit)
 }
 
-fn explicit() -> ExplicitFreeList<BreakRegion<OwnedRegion>> {
-    ExplicitFreeList::new(heap_memory(), Insertion::Lifo)
+fn explicit(len: usize) -> ExplicitFreeList<BreakRegion<OwnedRegion>> {
+    ExplicitFreeList::new(heap_memory(len), Insertion::Lifo)
 }
 
-fn segregated() -> SegregatedFreeList<BreakRegion<OwnedRegion>> {
-    SegregatedFreeList::new(heap_memory())
+fn segregated(len: usize) -> SegregatedFreeList<BreakRegion<OwnedRegion>> {
+    SegregatedFreeList::new(heap_memory(len))
 }
 
-fn pool() -> PoolAllocator<OwnedRegion> {
-    PoolAllocator::new(OwnedRegion::new(HEAP, 4096).unwrap(), layout(SLOT, 16)).unwrap()
+fn pool(len: usize) -> PoolAllocator<OwnedRegion> {
+    PoolAllocator::new(OwnedRegion::new(len, 4096).unwrap(), layout(SLOT, 16)).unwrap()
 }
 
-/// Calls `$body` with `$a` bound to a fresh allocator of each kind, and
-/// `$name` to the name the table uses for it.
+/// Calls `$body` with `$a` bound to a fresh allocator of each kind over
+/// `$len` bytes (the growing bump: mapping at most that), and `$name` to
+/// the name the table uses for it.
 macro_rules! for_each_allocator {
-    (|$name:ident, $a:ident| $body:block) => {{
+    ($len:expr, |$name:ident, $a:ident| $body:block) => {{
         {
             let $name = "bump";
-            let mut $a = bump();
+            let mut $a = bump($len);
             $body
         }
         {
             let $name = "growing bump";
-            let mut $a = growing();
+            let mut $a = growing($len);
             $body
         }
         {
             let $name = "implicit";
-            let mut $a = implicit();
+            let mut $a = implicit($len);
             $body
         }
         {
             let $name = "explicit";
-            let mut $a = explicit();
+            let mut $a = explicit($len);
             $body
         }
         {
             let $name = "segregated";
-            let mut $a = segregated();
+            let mut $a = segregated($len);
             $body
         }
         {
             let $name = "pool";
-            let mut $a = pool();
+            let mut $a = pool($len);
             $body
         }
     }};
@@ -112,35 +117,35 @@ macro_rules! for_each_allocator {
 
 /// The same, with each allocator behind `Locked`, as a `GlobalAlloc`.
 macro_rules! for_each_locked {
-    (|$name:ident, $g:ident| $body:block) => {{
+    ($len:expr, |$name:ident, $g:ident| $body:block) => {{
         {
             let $name = "bump";
-            let $g = Locked::new(bump());
+            let $g = Locked::new(bump($len));
             $body
         }
         {
             let $name = "growing bump";
-            let $g = Locked::new(growing());
+            let $g = Locked::new(growing($len));
             $body
         }
         {
             let $name = "implicit";
-            let $g = Locked::new(implicit());
+            let $g = Locked::new(implicit($len));
             $body
         }
         {
             let $name = "explicit";
-            let $g = Locked::new(explicit());
+            let $g = Locked::new(explicit($len));
             $body
         }
         {
             let $name = "segregated";
-            let $g = Locked::new(segregated());
+            let $g = Locked::new(segregated($len));
             $body
         }
         {
             let $name = "pool";
-            let $g = Locked::new(pool());
+            let $g = Locked::new(pool($len));
             $body
         }
     }};
@@ -168,7 +173,7 @@ fn panic_message(free: impl FnOnce()) -> Option<String> {
 /// asked.)
 #[test]
 fn zero_size() {
-    for_each_allocator!(|name, a| {
+    for_each_allocator!(HEAP, |name, a| {
         let before = a.heap_size();
         let x = a.allocate(layout(0, 1)).unwrap();
         let y = a.allocate(layout(0, 1)).unwrap();
@@ -193,12 +198,12 @@ fn zero_size() {
         a.check().unwrap();
     });
     // The bump's zero-size block at alignment 1 costs no bytes at all.
-    let mut b = bump();
+    let mut b = bump(HEAP);
     b.allocate(layout(0, 1)).unwrap();
     assert_eq!(b.heap_size(), 0);
     // The pool still refuses an alignment above its slots', size or not.
     assert_eq!(
-        pool().allocate(layout(0, 64)),
+        pool(HEAP).allocate(layout(0, 64)),
         Err(AllocError::UnsupportedAlignment)
     );
 }
@@ -211,7 +216,7 @@ fn zero_size() {
 /// `SizeOverflow`; through `Locked`, failures are null. Nothing changes.
 #[test]
 fn sizes_near_usize_max() {
-    for_each_allocator!(|name, a| {
+    for_each_allocator!(HEAP, |name, a| {
         let small = a.allocate(layout(16, 8)).unwrap();
         // SAFETY: the block is live and 16 bytes long.
         unsafe { small.write_bytes(0xab, 16) };
@@ -252,7 +257,7 @@ fn sizes_near_usize_max() {
         assert!(bytes.iter().all(|&b| b == 0xab), "{name}: block untouched");
         a.check().unwrap();
     });
-    for_each_locked!(|name, g| {
+    for_each_locked!(HEAP, |name, g| {
         // SAFETY: non-zero sizes; a null result is not used.
         let huge = unsafe { g.alloc(layout(isize::MAX as usize, 1)) };
         assert!(huge.is_null(), "{name}");
@@ -273,7 +278,7 @@ fn sizes_near_usize_max() {
 /// than any heap (2^40) is `OutOfMemory` for the others.
 #[test]
 fn alignments_up_to_and_above_the_page() {
-    for_each_allocator!(|name, a| {
+    for_each_allocator!(HEAP, |name, a| {
         let mut live = Vec::new();
         for align in [4096, 8192, 65536, page_size()] {
             for size in [1, align] {
@@ -316,7 +321,7 @@ fn alignments_up_to_and_above_the_page() {
         pages.allocate(layout(4096, 8192)),
         Err(AllocError::UnsupportedAlignment)
     );
-    for_each_locked!(|name, g| {
+    for_each_locked!(HEAP, |name, g| {
         for align in [4096, 8192, 65536] {
             let l = layout(100, align);
             // SAFETY: non-zero size; a block is freed once with its layout.
@@ -342,7 +347,7 @@ fn alignments_up_to_and_above_the_page() {
 #[test]
 #[cfg(debug_assertions)]
 fn double_free() {
-    for_each_allocator!(|name, a| {
+    for_each_allocator!(HEAP, |name, a| {
         let l = layout(48, 8);
         let x = a.allocate(l).unwrap();
         let y = a.allocate(l).unwrap();
@@ -384,7 +389,7 @@ fn double_free() {
     // debug check, but it makes the free list cyclic, which the checker
     // reports.
     let l = layout(SLOT, 16);
-    let mut p = pool();
+    let mut p = pool(HEAP);
     let slots: Vec<_> = (0..3).map(|_| p.allocate(l).unwrap()).collect();
     // SAFETY: the third free of slots[0] is deliberately wrong; the pool
     // only writes a link into the slot, which is still its own memory.
@@ -412,7 +417,7 @@ fn foreign_pointer() {
     // look one word below it for a header; that must stay in bounds).
     let mut foreign = vec![0u64; 64];
     let stranger = NonNull::from(&mut foreign[16]).cast::<u8>();
-    for_each_allocator!(|name, a| {
+    for_each_allocator!(HEAP, |name, a| {
         let l = layout(48, 8);
         let mine = a.allocate(l).unwrap();
         let size = a.heap_size();
@@ -457,7 +462,7 @@ fn foreign_pointer() {
 #[test]
 fn exhaustion_then_recovery() {
     let l = layout(200, 8);
-    for_each_allocator!(|name, a| {
+    for_each_allocator!(SMALL_HEAP, |name, a| {
         let mut live = Vec::new();
         let error = loop {
             match a.allocate(l) {
@@ -480,7 +485,7 @@ fn exhaustion_then_recovery() {
         }
         a.check().unwrap();
     });
-    for_each_locked!(|name, g| {
+    for_each_locked!(SMALL_HEAP, |name, g| {
         let mut live = Vec::new();
         loop {
             // SAFETY: non-zero size.
