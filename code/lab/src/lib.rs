@@ -29,6 +29,8 @@ pub mod recorder;
 pub mod region;
 pub mod registry;
 pub mod replay;
+pub mod reserve;
 pub mod report;
 pub mod system_footprint;
 pub mod trace;
+pub mod workload;

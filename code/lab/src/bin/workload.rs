@@ -1,0 +1,710 @@
+//! `workload`: a real program under each allocator, one process per
+//! allocator.
+//!
+//! The workload ([`lab::workload`]) generates a JSON document of tens of MB
+//! (many small strings, maps and arrays), parses it with `serde_json`, walks
+//! it, transforms it, serializes the result and parses that again; then it
+//! renders a generated Markdown document with `pulldown-cmark`. It prints a
+//! digest (FNV-1a hash and size) of both outputs, which must be the same
+//! under every allocator.
+//!
+//! # Two modes, one binary
+//!
+//! - **Child**: with `LAB_ALLOCATOR=NAME` set, the process runs the workload
+//!   once with allocator `NAME` as its global allocator, and prints its
+//!   digest, phase times and (for the book's allocators) the heap's counters
+//!   and the heap checker's verdict.
+//! - **Driver**: without it, the process runs itself (`/proc/self/exe`) as a
+//!   child for each allocator, `--reps` times, measures each child's wall time
+//!   and peak resident memory (`ru_maxrss` from `wait4`), checks that every
+//!   digest is the same, prints a table and writes `imgs/workload-table.md`.
+//!
+//! The global allocator is a dispatcher that picks its allocator on its very
+//! first call, before `main`, from `LAB_ALLOCATOR` read with `libc::getenv`
+//! (which does not allocate). Every block of the process then comes from the
+//! one allocator: nothing needs routing back.
+//!
+//! ```text
+//! cargo run --release -p lab --bin workload                      # the table
+//! LAB_ALLOCATOR=segregated target/release/workload --size-mb 32  # one run
+//! ```
+
+use allocators::bump::BumpAllocator;
+use allocators::explicit::{ExplicitFreeList, Insertion};
+use allocators::global::{Locked, Stats};
+use allocators::growing_bump::GrowingBump;
+use allocators::heap::BreakRegion;
+use allocators::implicit::{ImplicitFreeList, Placement};
+use allocators::raw_allocator::{HeapError, RawAllocator};
+use allocators::segregated::SegregatedFreeList;
+use lab::machine::Machine;
+use lab::reserve::{OnFirstUse, Reservation};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::ffi::CStr;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+const COMMAND: &str = "cargo run --release -p lab --bin workload";
+
+/// The environment variable that makes a process a child, and names its
+/// allocator.
+const VAR: &CStr = c"LAB_ALLOCATOR";
+
+/// Addresses reserved for each free-list and bump heap. Only the pages the
+/// heap grows into are ever touched (`MAP_NORESERVE`).
+const RESERVE: usize = 32 << 30;
+
+/// The JSON document's size in MB unless `--size-mb` says otherwise.
+const DEFAULT_SIZE_MB: f64 = 32.0;
+
+/// The seed of both generated documents.
+const SEED: u64 = 2024;
+
+// ---------------------------------------------------------------------------
+// The allocators, one static each; only the chosen one is ever touched.
+
+type FreeListHeap = BreakRegion<Reservation>;
+
+static BUMP: Locked<OnFirstUse<BumpAllocator<Reservation>>> = Locked::new(OnFirstUse::new(|| {
+    Ok(BumpAllocator::new(Reservation::new(RESERVE)?))
+}));
+static GROWING_BUMP: Locked<GrowingBump> = Locked::new(GrowingBump::new());
+static IMPLICIT: Locked<OnFirstUse<ImplicitFreeList<FreeListHeap>>> =
+    Locked::new(OnFirstUse::new(|| {
+        Ok(ImplicitFreeList::new(
+            BreakRegion::new(Reservation::new(RESERVE)?),
+            Placement::FirstFit,
+        ))
+    }));
+static IMPLICIT_NEXT: Locked<OnFirstUse<ImplicitFreeList<FreeListHeap>>> =
+    Locked::new(OnFirstUse::new(|| {
+        Ok(ImplicitFreeList::new(
+            BreakRegion::new(Reservation::new(RESERVE)?),
+            Placement::NextFit,
+        ))
+    }));
+static EXPLICIT: Locked<OnFirstUse<ExplicitFreeList<FreeListHeap>>> =
+    Locked::new(OnFirstUse::new(|| {
+        Ok(ExplicitFreeList::new(
+            BreakRegion::new(Reservation::new(RESERVE)?),
+            Insertion::Lifo,
+        ))
+    }));
+static SEGREGATED: Locked<OnFirstUse<SegregatedFreeList<FreeListHeap>>> =
+    Locked::new(OnFirstUse::new(|| {
+        Ok(SegregatedFreeList::new(BreakRegion::new(Reservation::new(
+            RESERVE,
+        )?)))
+    }));
+
+/// Every allocator by name, in the order of the table.
+const NAMES: [(&str, &str); 8] = [
+    ("system", "glibc malloc (`System`)"),
+    ("mimalloc", "`mimalloc` 0.1"),
+    ("bump", "book `BumpAllocator` (never reuses)"),
+    ("growing-bump", "book `GrowingBump` (never reuses)"),
+    ("implicit", "book implicit list, first fit"),
+    ("implicit-next", "book implicit list, next fit"),
+    ("explicit", "book explicit list, LIFO"),
+    ("segregated", "book segregated lists"),
+];
+
+/// The chosen allocator: 0 until the first call decides, then 1 + its index
+/// in [`NAMES`], or `INVALID` if `LAB_ALLOCATOR` names none (the process
+/// then runs on `System` and `main` reports the error).
+static CHOICE: AtomicU8 = AtomicU8::new(0);
+const INVALID: u8 = u8::MAX;
+
+/// Reads `LAB_ALLOCATOR` without allocating. Unset means the driver, which
+/// runs on `System`.
+fn choose() -> u8 {
+    // SAFETY: `VAR` is a NUL-terminated string; getenv returns null or a
+    // pointer into the environment, which nothing modifies during this call
+    // (it runs on the first allocation, before `main` starts any thread).
+    let value = unsafe { libc::getenv(VAR.as_ptr()) };
+    if value.is_null() {
+        return 1;
+    }
+    // SAFETY: a non-null getenv result is a NUL-terminated string.
+    let value = unsafe { CStr::from_ptr(value) }.to_bytes();
+    NAMES
+        .iter()
+        .position(|(name, _)| name.as_bytes() == value)
+        .map_or(INVALID, |i| i as u8 + 1)
+}
+
+#[inline]
+fn choice() -> u8 {
+    match CHOICE.load(Ordering::Relaxed) {
+        0 => {
+            // Two threads deciding at once would decide the same.
+            let c = choose();
+            CHOICE.store(c, Ordering::Relaxed);
+            c
+        }
+        c => c,
+    }
+}
+
+struct Dispatch;
+
+#[global_allocator]
+static ALLOCATOR: Dispatch = Dispatch;
+
+/// Runs `$call` on the chosen allocator, as `&dyn GlobalAlloc`-free static
+/// dispatch (a `match`, so each arm inlines).
+macro_rules! dispatch {
+    (|$a:ident| $call:expr) => {
+        match choice() {
+            2 => {
+                let $a = &mimalloc::MiMalloc;
+                $call
+            }
+            3 => {
+                let $a = &BUMP;
+                $call
+            }
+            4 => {
+                let $a = &GROWING_BUMP;
+                $call
+            }
+            5 => {
+                let $a = &IMPLICIT;
+                $call
+            }
+            6 => {
+                let $a = &IMPLICIT_NEXT;
+                $call
+            }
+            7 => {
+                let $a = &EXPLICIT;
+                $call
+            }
+            8 => {
+                let $a = &SEGREGATED;
+                $call
+            }
+            _ => {
+                let $a = &System;
+                $call
+            }
+        }
+    };
+}
+
+// SAFETY: each call goes to one sound allocator, and always the same one:
+// the choice is made on the first call and never changes, so a block is
+// freed or resized by the allocator that made it.
+unsafe impl GlobalAlloc for Dispatch {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        dispatch!(|a| unsafe { a.alloc(layout) })
+    }
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        dispatch!(|a| unsafe { a.alloc_zeroed(layout) })
+    }
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded; the block came from this same allocator.
+        dispatch!(|a| unsafe { a.dealloc(ptr, layout) })
+    }
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded; the block came from this same allocator.
+        dispatch!(|a| unsafe { a.realloc(ptr, layout, new_size) })
+    }
+}
+
+/// The book allocator's counters and heap check, or `None` for `System` and
+/// mimalloc, which keep their own books.
+fn book_stats() -> Option<(Stats, Result<(), HeapError>)> {
+    fn of<A: RawAllocator>(heap: &Locked<A>) -> Option<(Stats, Result<(), HeapError>)> {
+        Some((heap.stats(), heap.with_allocator(|a| a.check())))
+    }
+    match choice() {
+        3 => of(&BUMP),
+        4 => of(&GROWING_BUMP),
+        5 => of(&IMPLICIT),
+        6 => of(&IMPLICIT_NEXT),
+        7 => of(&EXPLICIT),
+        8 => of(&SEGREGATED),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Command line.
+
+#[derive(Debug)]
+struct Options {
+    size_mb: f64,
+    reps: usize,
+    allocators: Vec<String>,
+    /// Allocators run at `small_mb` instead, because they are too slow.
+    small: Vec<String>,
+    small_mb: f64,
+    out: Option<PathBuf>,
+}
+
+fn usage() -> String {
+    let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+    format!(
+        "usage: workload [--size-mb N] [--reps N] [--allocators a,b,..] [--small a,b,.. --small-mb N] [--out FILE | --no-write]\n\
+         allocators: {}\n\
+         child mode: LAB_ALLOCATOR=NAME workload [--size-mb N]",
+        names.join(", ")
+    )
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        size_mb: DEFAULT_SIZE_MB,
+        reps: 3,
+        allocators: NAMES.iter().map(|(n, _)| n.to_string()).collect(),
+        small: vec!["implicit".into(), "implicit-next".into()],
+        small_mb: 0.25,
+        out: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/workload-table.md")),
+    };
+    let mut args = std::env::args().skip(1);
+    let count = |flag: &str, value: Option<String>| -> Result<usize, String> {
+        value
+            .and_then(|v| v.parse().ok())
+            .filter(|&n| n > 0)
+            .ok_or_else(|| format!("{flag} needs a positive whole number\n{}", usage()))
+    };
+    let megabytes = |flag: &str, value: Option<String>| -> Result<f64, String> {
+        value
+            .and_then(|v| v.parse().ok())
+            .filter(|&n: &f64| n > 0.0 && n < 65536.0)
+            .ok_or_else(|| format!("{flag} needs a size in MB, like 32 or 0.5\n{}", usage()))
+    };
+    let list = |flag: &str, value: Option<String>| -> Result<Vec<String>, String> {
+        let value = value.ok_or_else(|| format!("{flag} needs a list\n{}", usage()))?;
+        let names: Vec<String> = value
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        match names
+            .iter()
+            .find(|n| !NAMES.iter().any(|(name, _)| name == n))
+        {
+            Some(bad) => Err(format!("{flag}: no allocator named {bad:?}\n{}", usage())),
+            None => Ok(names),
+        }
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--size-mb" => options.size_mb = megabytes("--size-mb", args.next())?,
+            "--reps" => options.reps = count("--reps", args.next())?,
+            "--small-mb" => options.small_mb = megabytes("--small-mb", args.next())?,
+            "--allocators" => options.allocators = list("--allocators", args.next())?,
+            "--small" => options.small = list("--small", args.next())?,
+            "--out" => {
+                options.out = Some(
+                    args.next()
+                        .ok_or_else(|| format!("--out needs a file\n{}", usage()))?
+                        .into(),
+                )
+            }
+            "--no-write" => options.out = None,
+            "-h" | "--help" => return Err(usage()),
+            other => return Err(format!("unknown argument {other:?}\n{}", usage())),
+        }
+    }
+    Ok(options)
+}
+
+// ---------------------------------------------------------------------------
+// Child mode.
+
+fn child(size_mb: f64) -> Result<(), String> {
+    let c = choice();
+    let Some((name, _)) = NAMES.get(usize::from(c).wrapping_sub(1)) else {
+        return Err(format!("LAB_ALLOCATOR names no allocator\n{}", usage()));
+    };
+    let start = Instant::now();
+    let bytes = (size_mb * f64::from(1u32 << 20)) as usize;
+    let (json, shape, input_bytes, mut phases) = lab::workload::json(bytes, SEED)?;
+    let (markdown, markdown_bytes, md_phases) = lab::workload::markdown(bytes / 4, SEED);
+    phases.extend(md_phases);
+    let total = start.elapsed();
+    println!("allocator: {name}");
+    println!(
+        "json: {input_bytes} bytes in, {} nodes ({} objects, {} arrays, {} strings), {} bytes out",
+        shape.nodes(),
+        shape.objects,
+        shape.arrays,
+        shape.strings,
+        json.bytes
+    );
+    println!(
+        "markdown: {markdown_bytes} bytes in, {} bytes of HTML out",
+        markdown.bytes
+    );
+    let phases: Vec<String> = phases
+        .iter()
+        .map(|(phase, d)| format!("{phase} {:.3}", d.as_secs_f64()))
+        .collect();
+    println!(
+        "phases (s): {}; total {:.3}",
+        phases.join(", "),
+        total.as_secs_f64()
+    );
+    if let Some((stats, check)) = book_stats() {
+        println!(
+            "heap: {} allocations, {} reallocations, {} deallocations, {} failures; {} MiB requested in all; peak live {:.1} MiB; footprint {:.1} MiB; utilization {:.2}",
+            stats.allocations,
+            stats.reallocations,
+            stats.deallocations,
+            stats.failures,
+            stats.requested_bytes >> 20,
+            stats.peak_live_bytes as f64 / (1 << 20) as f64,
+            stats.footprint as f64 / (1 << 20) as f64,
+            stats.utilization()
+        );
+        check.map_err(|e| format!("heap checker: {e}"))?;
+        println!("heap check: ok");
+    }
+    println!(
+        "digest: json {:016x}/{} markdown {:016x}/{}",
+        json.hash, json.bytes, markdown.hash, markdown.bytes
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// Driver mode.
+
+/// One child run.
+struct Run {
+    wall: Duration,
+    /// `ru_maxrss`, in bytes.
+    max_rss: u64,
+    digest: String,
+    output: String,
+}
+
+fn run_child(name: &str, size_mb: f64) -> Result<Run, String> {
+    let start = Instant::now();
+    // /proc/self/exe, not current_exe(): a rebuild during the run cannot take
+    // the binary away from under us.
+    let mut child = Command::new("/proc/self/exe")
+        .env("LAB_ALLOCATOR", name)
+        .args(["--size-mb", &size_mb.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting the {name} child: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    // Read stderr on another thread, so that neither pipe can fill up and
+    // stall the child.
+    let mut stderr = child.stderr.take().ok_or("no stderr pipe")?;
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        text
+    });
+    let mut output = String::new();
+    child
+        .stdout
+        .take()
+        .ok_or("no stdout pipe")?
+        .read_to_string(&mut output)
+        .map_err(|e| format!("reading the {name} child's output: {e}"))?;
+    let mut status = 0;
+    // SAFETY: rusage is plain integers, for which all zeroes is valid.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is our child, not yet waited for (the `Child` handle is
+    // never waited on); `status` and `usage` are valid for writes.
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    let errors = errors.join().unwrap_or_default();
+    if waited != pid {
+        return Err(format!(
+            "waiting for the {name} child: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    if !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        let how = if libc::WIFSIGNALED(status) {
+            format!("was killed by signal {}", libc::WTERMSIG(status))
+        } else {
+            format!("exited with status {}", libc::WEXITSTATUS(status))
+        };
+        return Err(format!(
+            "the {name} child {how}\n--- stdout\n{output}--- stderr\n{errors}"
+        ));
+    }
+    let digest = output
+        .lines()
+        .find_map(|l| l.strip_prefix("digest: "))
+        .ok_or_else(|| format!("the {name} child printed no digest:\n{output}"))?
+        .to_string();
+    Ok(Run {
+        wall,
+        max_rss: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
+        digest,
+        output,
+    })
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The driver's own peak RSS: a child started by `posix_spawn` shares our
+/// memory until it execs, and Linux carries that high-water mark into the
+/// child's `ru_maxrss`, so it is a floor under every child's figure.
+fn own_max_rss() -> u64 {
+    // SAFETY: as in `run_child`.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is valid for writes.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
+}
+
+struct Row {
+    name: &'static str,
+    label: &'static str,
+    size_mb: f64,
+    walls: Vec<f64>,
+    rss: Vec<f64>,
+    digest: String,
+    heap_line: Option<String>,
+}
+
+fn mib(bytes: f64) -> f64 {
+    bytes / f64::from(1u32 << 20)
+}
+
+fn driver(options: Options) -> Result<(), String> {
+    let machine = Machine::current();
+    if machine.profile != "release" {
+        eprintln!("note: a debug build; measure with `{COMMAND}`");
+    }
+    // Every allocator on the full document, except the slow ones, which run
+    // on the small one after the system allocator (their baseline) does.
+    let is_small = |name: &str| options.small.iter().any(|s| s == name);
+    let mut jobs: Vec<(&str, f64)> = options
+        .allocators
+        .iter()
+        .filter(|n| !is_small(n))
+        .map(|n| (n.as_str(), options.size_mb))
+        .collect();
+    let small: Vec<&str> = options
+        .allocators
+        .iter()
+        .map(String::as_str)
+        .filter(|n| is_small(n))
+        .collect();
+    if !small.is_empty() {
+        jobs.push(("system", options.small_mb));
+        jobs.extend(small.iter().map(|n| (*n, options.small_mb)));
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    let mut sizes: Vec<f64> = Vec::new();
+    for (name, size_mb) in jobs {
+        let (name, label) = *NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| format!("no allocator named {name:?}"))?;
+        if !sizes.contains(&size_mb) {
+            sizes.push(size_mb);
+        }
+        let mut row = Row {
+            name,
+            label,
+            size_mb,
+            walls: Vec::new(),
+            rss: Vec::new(),
+            digest: String::new(),
+            heap_line: None,
+        };
+        for rep in 0..options.reps {
+            let run = run_child(name, size_mb)?;
+            eprintln!(
+                "{name:>14} {size_mb:>3} MB  run {}/{}: {:7.2} s, peak RSS {:7.1} MiB",
+                rep + 1,
+                options.reps,
+                run.wall.as_secs_f64(),
+                mib(run.max_rss as f64)
+            );
+            if row.digest.is_empty() {
+                row.digest = run.digest.clone();
+                row.heap_line = run
+                    .output
+                    .lines()
+                    .find(|l| l.starts_with("heap: "))
+                    .map(str::to_string);
+                print!("{}", run.output);
+            } else if row.digest != run.digest {
+                return Err(format!(
+                    "{name}: two runs printed different digests:\n{}\n{}",
+                    row.digest, run.digest
+                ));
+            }
+            row.walls.push(run.wall.as_secs_f64());
+            row.rss.push(run.max_rss as f64);
+        }
+        rows.push(row);
+    }
+    // The digest every allocator must match at each size: the first row's
+    // at that size (the system allocator's, when it runs).
+    let mut reference: Vec<(f64, String)> = Vec::new();
+    for size in &sizes {
+        if let Some(row) = rows.iter().find(|r| r.size_mb == *size) {
+            reference.push((*size, row.digest.clone()));
+        }
+    }
+    // Every size must also be run by the system allocator, so the ratios
+    // have a baseline; if the system was not asked for, ratios are left out.
+    let baseline = |size: f64| {
+        rows.iter()
+            .find(|r| r.name == "system" && r.size_mb == size)
+            .map(|r| (median(r.walls.clone()), median(r.rss.clone())))
+    };
+    let mismatched: Vec<&str> = rows
+        .iter()
+        .filter(|r| {
+            reference
+                .iter()
+                .any(|(size, digest)| *size == r.size_mb && *digest != r.digest)
+        })
+        .map(|r| r.name)
+        .collect();
+    let table = markdown_table(&rows, &baseline, &reference);
+    let driver_rss = own_max_rss();
+    let mut text = format!(
+        "<!-- Generated by `{COMMAND}`; do not edit. -->\n\n{table}\n\
+         Each allocator ran the same program as the global allocator of its own process: generate a JSON document \
+         (seed {SEED}; users with names, e-mail addresses, tags, an address map, friends and events), parse it with \
+         `serde_json` into a `Value` tree, walk it, transform it (active users grouped by city, sorted by score, tags \
+         deduplicated, event amounts summed per kind), serialize the result (pretty) and parse that back to check \
+         the round trip; then render a generated Markdown document of a quarter of the size with `pulldown-cmark`. \
+         Wall time is the median of {reps} runs of the whole process (generation included); peak RSS is the child's \
+         `ru_maxrss` from `wait4` (median), which includes a floor of the driver's own {floor:.1} MiB that a \
+         `posix_spawn`ed child inherits. Digest: FNV-1a of the serialized JSON result and of the HTML.\n\n",
+        reps = options.reps,
+        floor = mib(driver_rss as f64),
+    );
+    for (size, digest) in &reference {
+        let same = rows.iter().filter(|r| r.size_mb == *size).count();
+        text.push_str(&format!(
+            "- {size} MB document: {same} allocators, output `{digest}`{}\n",
+            if mismatched.is_empty() {
+                ", identical for every one"
+            } else {
+                ""
+            }
+        ));
+    }
+    if !small.is_empty() {
+        text.push_str(&format!(
+            "- {} ran on the {} MB document only: every allocation walks the heap's blocks from its start, and \
+             the {} MB document would take far longer than the whole table. Its row compares against the system \
+             allocator on the same small document.\n",
+            small.join(", "),
+            options.small_mb,
+            options.size_mb
+        ));
+    }
+    text.push_str(
+        "- The book's allocators sit behind `Locked` (a `std::sync::Mutex`) and each free-list heap over a 32 GiB \
+         `MAP_NORESERVE` reservation that it grows into; the program is single-threaded, so the lock is never contended.\n",
+    );
+    for row in &rows {
+        if let Some(heap) = &row.heap_line {
+            text.push_str(&format!(
+                "- `{}` ({} MB): {}\n",
+                row.name,
+                row.size_mb,
+                heap.trim_start_matches("heap: ")
+            ));
+        }
+    }
+    text.push_str(&format!(
+        "\nMeasured by `{COMMAND}` on {}.\n",
+        machine.summary()
+    ));
+    println!("\n{text}");
+    if !mismatched.is_empty() {
+        return Err(format!(
+            "different output under {}: an allocator corrupted the program's data",
+            mismatched.join(", ")
+        ));
+    }
+    if let Some(path) = &options.out {
+        std::fs::write(path, &text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn markdown_table(
+    rows: &[Row],
+    baseline: &dyn Fn(f64) -> Option<(f64, f64)>,
+    reference: &[(f64, String)],
+) -> String {
+    let mut table = String::from(
+        "| allocator | JSON size | wall time (median) | vs system | peak RSS | vs system | output |\n\
+         |---|--:|--:|--:|--:|--:|---|\n",
+    );
+    for row in rows {
+        let wall = median(row.walls.clone());
+        let rss = median(row.rss.clone());
+        let (wall_ratio, rss_ratio) = match baseline(row.size_mb) {
+            Some((w, r)) => (format!("{:.2}×", wall / w), format!("{:.2}×", rss / r)),
+            None => ("—".to_string(), "—".to_string()),
+        };
+        let same = reference
+            .iter()
+            .any(|(size, digest)| *size == row.size_mb && *digest == row.digest);
+        table.push_str(&format!(
+            "| {} | {} MB | {:.2} s | {} | {:.0} MiB | {} | {} |\n",
+            row.label,
+            row.size_mb,
+            wall,
+            wall_ratio,
+            mib(rss),
+            rss_ratio,
+            if same { "identical" } else { "**different**" }
+        ));
+    }
+    table
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("{message}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = if std::env::var_os("LAB_ALLOCATOR").is_some() {
+        child(options.size_mb)
+    } else {
+        driver(options)
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("workload: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! Real, allocation-heavy workloads from well-known crates, for running a
+//! whole program under each allocator (the `workload` binary).
+//!
+//! - [`json`]: generate a large JSON document (deterministically: many small
+//!   strings, maps and arrays), print it, parse it back with `serde_json`
+//!   into a `Value` tree, walk the tree, transform it (group, sort, dedupe,
+//!   aggregate), serialize the result and parse that again to check the
+//!   round trip.
+//! - [`markdown`]: generate a Markdown document and render it to HTML with
+//!   `pulldown-cmark`.
+//!
+//! Each returns a [`Digest`] of its output: the same input must give the
+//! same bytes under every allocator, so the digests must match.
+
+use pulldown_cmark::{html, Options, Parser};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// A deterministic generator (xorshift64*): the same seed gives the same
+/// document on every machine and under every allocator.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator seeded with `seed` (zero is replaced: xorshift would stay
+    /// at zero).
+    pub fn new(seed: u64) -> Rng {
+        Rng(if seed == 0 {
+            0x9e37_79b9_7f4a_7c15
+        } else {
+            seed
+        })
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
+    /// A made-up word of one to four syllables.
+    pub fn word(&mut self) -> String {
+        const SYLLABLES: [&str; 24] = [
+            "ba", "ko", "ri", "tan", "mel", "su", "dor", "e", "qua", "lin", "o", "pe", "vus", "hi",
+            "ga", "ny", "zer", "ul", "fa", "mon", "thi", "ca", "ro", "wen",
+        ];
+        let mut word = String::new();
+        for _ in 0..1 + self.below(4) {
+            word.push_str(SYLLABLES[self.below(SYLLABLES.len() as u64) as usize]);
+        }
+        word
+    }
+
+    /// A capitalised word.
+    pub fn name(&mut self) -> String {
+        let word = self.word();
+        let mut chars = word.chars();
+        chars
+            .next()
+            .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+            .unwrap_or_default()
+    }
+
+    /// `words` words separated by spaces.
+    pub fn sentence(&mut self, words: usize) -> String {
+        let mut s = String::new();
+        for i in 0..words {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(&self.word());
+        }
+        s
+    }
+}
+
+/// 64-bit FNV-1a: a stable hash of bytes, the same in every process (std's
+/// hashers are randomly keyed or may change between Rust versions).
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// What a workload produced: its output's size and hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest {
+    /// Bytes of output.
+    pub bytes: usize,
+    /// [`fnv1a`] of the output.
+    pub hash: u64,
+}
+
+impl Digest {
+    /// The digest of `output`.
+    pub fn of(output: &str) -> Digest {
+        Digest {
+            bytes: output.len(),
+            hash: fnv1a(output.as_bytes()),
+        }
+    }
+}
+
+/// Named durations of a workload's phases, in order.
+pub type Phases = Vec<(&'static str, Duration)>;
+
+/// Counts of the nodes of a JSON tree, found by walking it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shape {
+    /// Objects (maps).
+    pub objects: usize,
+    /// Arrays.
+    pub arrays: usize,
+    /// Strings, keys not counted.
+    pub strings: usize,
+    /// Numbers, booleans and nulls.
+    pub scalars: usize,
+    /// Bytes of all strings and keys.
+    pub string_bytes: usize,
+    /// The deepest nesting.
+    pub depth: usize,
+}
+
+impl Shape {
+    /// All nodes.
+    pub fn nodes(&self) -> usize {
+        self.objects + self.arrays + self.strings + self.scalars
+    }
+}
+
+/// Walks a JSON tree and counts its nodes.
+pub fn walk(value: &Value) -> Shape {
+    fn go(value: &Value, depth: usize, shape: &mut Shape) {
+        shape.depth = shape.depth.max(depth);
+        match value {
+            Value::Object(map) => {
+                shape.objects += 1;
+                for (key, v) in map {
+                    shape.string_bytes += key.len();
+                    go(v, depth + 1, shape);
+                }
+            }
+            Value::Array(items) => {
+                shape.arrays += 1;
+                for v in items {
+                    go(v, depth + 1, shape);
+                }
+            }
+            Value::String(s) => {
+                shape.strings += 1;
+                shape.string_bytes += s.len();
+            }
+            _ => shape.scalars += 1,
+        }
+    }
+    let mut shape = Shape::default();
+    go(value, 1, &mut shape);
+    shape
+}
+
+/// The event kinds a user's history holds.
+const EVENTS: [&str; 8] = [
+    "login", "purchase", "refund", "comment", "upload", "share", "like", "logout",
+];
+
+/// About how many bytes one generated user takes as compact JSON, to turn
+/// a target size into a number of users.
+const USER_BYTES: usize = 700;
+
+/// One user record: a map with strings, numbers, a nested map and arrays of
+/// strings and of small maps.
+fn user(id: u64, cities: &[String], rng: &mut Rng) -> Value {
+    let first = rng.name();
+    let last = rng.name();
+    let email = format!("{}.{}@{}.example", first, last, rng.word()).to_lowercase();
+    let tags: Vec<Value> = (0..2 + rng.below(7)).map(|_| rng.word().into()).collect();
+    let friends: Vec<Value> = (0..rng.below(6))
+        .map(|_| json!({ "id": rng.below(1 << 20), "name": rng.name() }))
+        .collect();
+    let events: Vec<Value> = (0..rng.below(10))
+        .map(|_| {
+            let words = 1 + rng.below(5) as usize;
+            json!({
+                "kind": EVENTS[rng.below(EVENTS.len() as u64) as usize],
+                "amount": rng.below(10_000) as i64 - 2_000,
+                "note": rng.sentence(words),
+            })
+        })
+        .collect();
+    json!({
+        "id": id,
+        "name": format!("{first} {last}"),
+        "email": email,
+        "active": rng.below(4) != 0,
+        "score": rng.below(100_000),
+        "city": cities[rng.below(cities.len() as u64) as usize],
+        "tags": tags,
+        "address": {
+            "street": format!("{} {}", rng.name(), ["Street", "Road", "Lane", "Way"][rng.below(4) as usize]),
+            "number": 1 + rng.below(300),
+            "zip": format!("{:05}", rng.below(100_000)),
+        },
+        "friends": friends,
+        "events": events,
+    })
+}
+
+/// Generates a JSON document of about `target_bytes` bytes (compact): an
+/// object with some metadata and an array of users.
+pub fn generate_json(target_bytes: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let cities: Vec<String> = (0..256).map(|_| rng.name()).collect();
+    let users: Vec<Value> = (0..(target_bytes / USER_BYTES).max(1) as u64)
+        .map(|id| user(id, &cities, &mut rng))
+        .collect();
+    let document = json!({
+        "generator": "lab::workload::generate_json",
+        "seed": seed,
+        "users": users,
+    });
+    document.to_string()
+}
+
+/// One active user, reshaped: name upper-cased, tags sorted and deduplicated,
+/// event amounts summed per kind, friends' names joined.
+fn summarize_user(user: Map<String, Value>) -> Option<(String, u64, Value)> {
+    let mut user = user;
+    if user.get("active") != Some(&Value::Bool(true)) {
+        return None;
+    }
+    let city = match user.remove("city")? {
+        Value::String(city) => city,
+        _ => return None,
+    };
+    let score = user.get("score")?.as_u64()?;
+    let mut tags: Vec<String> = match user.remove("tags")? {
+        Value::Array(tags) => tags
+            .into_iter()
+            .filter_map(|t| match t {
+                Value::String(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => return None,
+    };
+    tags.sort_unstable();
+    tags.dedup();
+    let mut totals: BTreeMap<String, i64> = BTreeMap::new();
+    if let Some(Value::Array(events)) = user.remove("events") {
+        for event in events {
+            let (Some(kind), Some(amount)) = (event["kind"].as_str(), event["amount"].as_i64())
+            else {
+                return None;
+            };
+            *totals.entry(kind.to_string()).or_default() += amount;
+        }
+    }
+    let friends: Vec<&str> = user
+        .get("friends")?
+        .as_array()?
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
+    let summary = json!({
+        "id": user.get("id")?,
+        "name": user.get("name")?.as_str()?.to_uppercase(),
+        "score": score,
+        "tags": tags,
+        "totals": totals,
+        "friends": friends.join(", "),
+        "zip": user.get("address")?.get("zip")?,
+    });
+    Some((city, score, summary))
+}
+
+/// Transforms a parsed document: active users grouped by city, each city's
+/// users sorted by score (highest first) and summed up. `Err` names what
+/// was not where the generator puts it.
+pub fn transform(document: Value) -> Result<Value, String> {
+    let Value::Object(mut document) = document else {
+        return Err("the document is not an object".into());
+    };
+    let Some(Value::Array(users)) = document.remove("users") else {
+        return Err("the document has no \"users\" array".into());
+    };
+    let mut cities: BTreeMap<String, Vec<(u64, Value)>> = BTreeMap::new();
+    for user in users {
+        let Value::Object(user) = user else {
+            return Err("a user is not an object".into());
+        };
+        if let Some((city, score, summary)) = summarize_user(user) {
+            cities.entry(city).or_default().push((score, summary));
+        }
+    }
+    let cities: Map<String, Value> = cities
+        .into_iter()
+        .map(|(city, mut users)| {
+            users.sort_by(|a, b| {
+                b.0.cmp(&a.0)
+                    .then_with(|| a.1["id"].as_u64().cmp(&b.1["id"].as_u64()))
+            });
+            let total: u64 = users.iter().map(|(score, _)| score).sum();
+            let users: Vec<Value> = users.into_iter().map(|(_, user)| user).collect();
+            let city_value = json!({ "count": users.len(), "total_score": total, "users": users });
+            (city, city_value)
+        })
+        .collect();
+    Ok(json!({ "seed": document.remove("seed"), "cities": cities }))
+}
+
+/// The JSON workload: generate a document of about `target_bytes`, parse,
+/// walk, transform, serialize (pretty) and parse the result again. Returns
+/// the digest of the serialized result, the input's shape, the input's size
+/// and how long each phase took.
+pub fn json(target_bytes: usize, seed: u64) -> Result<(Digest, Shape, usize, Phases), String> {
+    let mut phases = Phases::new();
+    let mut clock = Instant::now();
+    let mut lap = |phases: &mut Phases, name| {
+        let now = Instant::now();
+        phases.push((name, now - clock));
+        clock = now;
+    };
+    let text = generate_json(target_bytes, seed);
+    lap(&mut phases, "generate");
+    let document: Value =
+        serde_json::from_str(&text).map_err(|e| format!("parsing the generated JSON: {e}"))?;
+    lap(&mut phases, "parse");
+    let shape = walk(&document);
+    lap(&mut phases, "walk");
+    let input_bytes = text.len();
+    drop(text);
+    let result = transform(document)?;
+    lap(&mut phases, "transform");
+    let output = serde_json::to_string_pretty(&result)
+        .map_err(|e| format!("serializing the result: {e}"))?;
+    lap(&mut phases, "serialize");
+    let again: Value =
+        serde_json::from_str(&output).map_err(|e| format!("parsing the result again: {e}"))?;
+    if again != result {
+        return Err("the serialized result does not parse back to the same value".into());
+    }
+    lap(&mut phases, "round trip");
+    Ok((Digest::of(&output), shape, input_bytes, phases))
+}
+
+/// Generates a Markdown document of about `target_bytes` bytes: sections
+/// with headings, paragraphs with emphasis, code and links, nested lists,
+/// quotes, code blocks and tables.
+pub fn generate_markdown(target_bytes: usize, seed: u64) -> String {
+    let mut rng = Rng::new(seed);
+    let mut doc = String::new();
+    let mut section = 0;
+    while doc.len() < target_bytes {
+        section += 1;
+        // `write!` to a String cannot fail.
+        let _ = writeln!(doc, "## {section}. {}\n", rng.sentence(3));
+        for _ in 0..1 + rng.below(4) {
+            for _ in 0..3 + rng.below(6) {
+                let _ = match rng.below(6) {
+                    0 => write!(doc, "*{}* ", rng.sentence(2)),
+                    1 => write!(doc, "**{}** ", rng.word()),
+                    2 => write!(doc, "`{}()` ", rng.word()),
+                    3 => write!(doc, "[{}](https://example.org/{}) ", rng.word(), rng.word()),
+                    _ => {
+                        let words = 1 + rng.below(8) as usize;
+                        write!(doc, "{} ", rng.sentence(words))
+                    }
+                };
+            }
+            doc.push_str("\n\n");
+        }
+        match rng.below(4) {
+            0 => {
+                for i in 0..2 + rng.below(5) {
+                    let _ = writeln!(doc, "- item {i}: {}", rng.sentence(4));
+                    for _ in 0..rng.below(3) {
+                        let _ = writeln!(doc, "  1. {} _{}_", rng.sentence(2), rng.word());
+                    }
+                }
+            }
+            1 => {
+                let _ = writeln!(doc, "> {}\n> {}", rng.sentence(6), rng.sentence(5));
+            }
+            2 => {
+                let _ = writeln!(
+                    doc,
+                    "```rust\nfn {}() -> u32 {{ {} }}\n```",
+                    rng.word(),
+                    rng.below(1000)
+                );
+            }
+            _ => {
+                doc.push_str("| name | count | note |\n|---|--:|---|\n");
+                for _ in 0..2 + rng.below(6) {
+                    let _ = writeln!(
+                        doc,
+                        "| {} | {} | {} |",
+                        rng.name(),
+                        rng.below(10_000),
+                        rng.sentence(2)
+                    );
+                }
+            }
+        }
+        doc.push('\n');
+    }
+    doc
+}
+
+/// The Markdown workload: generate a document of about `target_bytes` and
+/// render it to HTML with `pulldown-cmark` (tables, strikethrough and
+/// footnotes on). Returns the digest of the HTML and the phase times.
+pub fn markdown(target_bytes: usize, seed: u64) -> (Digest, usize, Phases) {
+    let start = Instant::now();
+    let doc = generate_markdown(target_bytes, seed);
+    let generated = Instant::now();
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let mut out = String::new();
+    html::push_html(&mut out, Parser::new_ext(&doc, options));
+    let rendered = Instant::now();
+    let phases = vec![
+        ("md generate", generated - start),
+        ("md render", rendered - generated),
+    ];
+    (Digest::of(&out), doc.len(), phases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_workload_is_deterministic_and_round_trips() {
+        let (a, shape, input, _) = json(200_000, 7).unwrap();
+        let (b, _, _, _) = json(200_000, 7).unwrap();
+        assert_eq!(a, b);
+        assert!(input > 100_000, "{input} bytes");
+        assert!(shape.nodes() > 10_000);
+        assert_ne!(
+            json(200_000, 8).unwrap().0,
+            a,
+            "another seed, another document"
+        );
+    }
+
+    #[test]
+    fn transform_keeps_active_users_only() {
+        let document: Value = serde_json::from_str(&generate_json(50_000, 3)).unwrap();
+        let active = document["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["active"] == true)
+            .count();
+        let result = transform(document).unwrap();
+        let counted: u64 = result["cities"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|c| c["count"].as_u64().unwrap())
+            .sum();
+        assert_eq!(counted, active as u64);
+        assert!(transform(json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn markdown_renders_deterministically() {
+        let (a, len, _) = markdown(50_000, 1);
+        assert!(len >= 50_000);
+        assert_eq!(a, markdown(50_000, 1).0);
+        let html = {
+            let mut out = String::new();
+            html::push_html(
+                &mut out,
+                Parser::new_ext(&generate_markdown(2_000, 1), Options::ENABLE_TABLES),
+            );
+            out
+        };
+        assert!(html.contains("<h2>") && html.contains("<p>"), "{html}");
+    }
+}
