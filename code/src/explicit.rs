@@ -36,11 +36,12 @@
 //! ```
 
 use crate::block::{
-    fit, pack, split_front, Block, Blocks, Request, ALLOCATED, MIN_BLOCK, PREV_ALLOCATED,
+    fit, layout_block_size, pack, split_front, Block, Blocks, Request, ALIGN, ALLOCATED, MIN_BLOCK,
+    PREV_ALLOCATED,
 };
 use crate::free_list::{FreeBlocks, FreeList};
 use crate::heap::{Heap, HeapMemory};
-use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
+use crate::raw_allocator::{reallocate_by_copy, AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
 use std::ops::Range;
 use std::ptr::NonNull;
@@ -97,7 +98,11 @@ impl<M> ExplicitFreeList<M> {
 impl<M: HeapMemory> ExplicitFreeList<M> {
     // ANCHOR: find_fit
     /// First fit along the free list: only free blocks are visited.
+    #[inline]
     fn find_fit(&self, request: &Request) -> Option<(Block, usize)> {
+        if request.align <= ALIGN {
+            return self.first_fit(request.size);
+        }
         let mut cursor = self.free.head();
         while let Some(block) = cursor {
             // SAFETY: blocks in the list are free blocks of this heap.
@@ -111,6 +116,22 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
         None
     }
     // ANCHOR_END: find_fit
+
+    /// [`find_fit`](Self::find_fit) for the usual alignment, where a block
+    /// fits if it is large enough: the loop compares sizes and nothing else.
+    #[inline]
+    fn first_fit(&self, size: usize) -> Option<(Block, usize)> {
+        let mut cursor = self.free.head();
+        while let Some(block) = cursor {
+            // SAFETY: blocks in the list are free blocks of this heap.
+            if unsafe { block.size() } >= size {
+                return Some((block, 0));
+            }
+            // SAFETY: as above.
+            cursor = unsafe { block.next_free() };
+        }
+        None
+    }
 
     // ANCHOR: insert
     /// Puts a free block (in no list) into the free list, by the policy.
@@ -241,6 +262,53 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
     }
     // ANCHOR_END: place
 
+    /// Resizes the allocated block `block` to `asize` bytes without moving
+    /// it, if it can: shrinking frees the tail (when it can be a block),
+    /// growing takes the free block after it, and the last block of the
+    /// heap grows the heap under it. Returns `false` if the block must move.
+    /// The same moves as the segregated lists' `resize_in_place`.
+    ///
+    /// # Safety
+    ///
+    /// `block` is an allocated block of this heap.
+    unsafe fn resize_in_place(&mut self, block: Block, asize: usize) -> bool {
+        // SAFETY: `block` is a block of this heap; `next` is its neighbour,
+        // and everything merged is adjacent to it. Free neighbours are in
+        // the list.
+        unsafe {
+            let mut size = block.size();
+            if asize > size {
+                let mut next = block.plus(size);
+                let next_free = !next.is_allocated();
+                let mut room = size + if next_free { next.size() } else { 0 };
+                let at_top = next == self.heap.epilogue()
+                    || (next_free && next.next() == self.heap.epilogue());
+                if room < asize && at_top {
+                    let Ok(grown) = self.heap.grow(asize - size) else {
+                        return false;
+                    };
+                    self.coalesce(grown);
+                    next = block.plus(size);
+                    room = size + next.size();
+                }
+                if room < asize {
+                    return false;
+                }
+                self.free.remove(next);
+                block.set_header(pack(room, ALLOCATED | block.prev_flag()));
+                block.plus(room).set_prev_allocated(true);
+                size = room;
+            }
+            if size - asize >= MIN_BLOCK {
+                block.set_header(pack(asize, ALLOCATED | block.prev_flag()));
+                let tail = block.plus(asize);
+                tail.set_header(pack(size - asize, PREV_ALLOCATED));
+                self.coalesce(tail);
+            }
+            true
+        }
+    }
+
     /// Grows the heap so that a block for `request` ends it, and returns it.
     fn extend_heap(&mut self, request: &Request) -> Result<(Block, usize), AllocError> {
         let block = self.heap.grow(request.search)?;
@@ -254,6 +322,7 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
 }
 
 impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
+    #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         let request = Request::new(layout)?;
         let (block, gap) = match self.find_fit(&request) {
@@ -264,6 +333,7 @@ impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
         unsafe { Ok(self.place(block, gap, request.size).payload()) }
     }
 
+    #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: `ptr` is a live block of this allocator (the caller's
         // guarantee), so its header is one word below it.
@@ -275,6 +345,27 @@ impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
             block.set_header(block.header() & !ALLOCATED);
             self.coalesce(block);
         }
+    }
+
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<u8>, AllocError> {
+        // The new layout must be valid even when the block stays put.
+        let new =
+            Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
+        // SAFETY: `ptr` is a live block with layout `old` (the caller's
+        // guarantee).
+        let block = unsafe { Block::from_payload(ptr) };
+        self.heap.debug_check_live(block, old);
+        // SAFETY: as above. The block keeps its address, so its alignment.
+        if unsafe { self.resize_in_place(block, layout_block_size(new)) } {
+            return Ok(ptr);
+        }
+        // SAFETY: as above; the block is unchanged when it cannot resize.
+        unsafe { reallocate_by_copy(self, ptr, old, new_size) }
     }
 
     fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {

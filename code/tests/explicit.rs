@@ -11,7 +11,7 @@ use allocators::heap::BreakRegion;
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
 use free_lists::{addr, layout, real_blocks};
-use harness::{filled, HEAP};
+use harness::{assert_intact, filled, HEAP};
 
 type Heap = ExplicitFreeList<BreakRegion<OwnedRegion>>;
 
@@ -159,4 +159,30 @@ mod debug_checks {
         // SAFETY: deliberately wrong: the block belongs to another heap.
         unsafe { heap.deallocate(foreign, layout(32, 8)) };
     }
+}
+
+#[test]
+fn reallocate_resizes_in_place_when_it_can() {
+    let mut heap = heap(HEAP, Insertion::Lifo);
+    let l = layout(100, 8);
+    let a = filled(&mut heap, l, 1);
+    let b = filled(&mut heap, layout(300, 8), 2);
+    let c = filled(&mut heap, l, 3);
+    // SAFETY: `b` is live, freed once; then `a` grows into b's block,
+    // shrinks, and finally needs more than there is next to it.
+    unsafe {
+        heap.deallocate(b, layout(300, 8));
+        let grown = heap.reallocate(a, l, 250).unwrap();
+        assert_eq!(grown, a, "grown into the free block after it");
+        assert_intact(a, 100, 1);
+        heap.check().unwrap();
+        let shrunk = heap.reallocate(a, layout(250, 8), 40).unwrap();
+        assert_eq!(shrunk, a);
+        heap.check().unwrap();
+        let moved = heap.reallocate(a, layout(40, 8), 2000).unwrap();
+        assert_ne!(moved, a);
+        assert_intact(moved, 40, 1);
+        heap.check().unwrap();
+    }
+    assert_intact(c, 100, 3);
 }
