@@ -305,6 +305,158 @@ fn free_all<A: RawAllocator>(alloc: &mut A, slots: &mut [Slot], align: usize) {
     }
 }
 
+/// One operation of a trace, compiled for [`bare_pass`]: the layouts are
+/// built and checked beforehand, and each block lives in a plain pointer
+/// array, so the loop does nothing but call the allocator.
+#[derive(Debug, Clone, Copy)]
+enum BareOp {
+    Alloc { slot: u32, layout: Layout },
+    Free { slot: u32, layout: Layout },
+    Realloc { slot: u32, old: Layout, size: usize },
+}
+
+/// The blocks still live at the end of a trace: slot and layout.
+type Live = Vec<(u32, Layout)>;
+
+/// Compiles `trace` into [`BareOp`]s, and the layouts of the blocks still
+/// live at its end; `None` if a size does not make a layout.
+fn compile(trace: &Trace, align: usize) -> Option<(Vec<BareOp>, Live)> {
+    let mut sizes: Vec<Option<usize>> = vec![None; trace.ids];
+    let mut ops = Vec::with_capacity(trace.ops.len());
+    for op in &trace.ops {
+        ops.push(match *op {
+            Op::Alloc { id, size } => {
+                sizes[id as usize] = Some(size);
+                BareOp::Alloc {
+                    slot: id,
+                    layout: Layout::from_size_align(size, align).ok()?,
+                }
+            }
+            Op::Free { id } => BareOp::Free {
+                slot: id,
+                layout: Layout::from_size_align(sizes[id as usize].take()?, align).ok()?,
+            },
+            Op::Realloc { id, size } => {
+                let old = sizes[id as usize].replace(size)?;
+                Layout::from_size_align(size, align).ok()?;
+                BareOp::Realloc {
+                    slot: id,
+                    old: Layout::from_size_align(old, align).ok()?,
+                    size,
+                }
+            }
+        });
+    }
+    let live = sizes
+        .iter()
+        .enumerate()
+        .filter_map(|(id, s)| Some((id as u32, Layout::from_size_align((*s)?, align).ok()?)))
+        .collect();
+    Some((ops, live))
+}
+
+/// The bare loop: the same allocator calls as [`pass`], in the same order,
+/// with no trace bookkeeping (no line numbers, no layout checks, no
+/// `Result` mapping). `false` if an allocation failed.
+#[inline(never)]
+fn bare_pass<A: RawAllocator>(alloc: &mut A, ops: &[BareOp], ptrs: &mut [NonNull<u8>]) -> bool {
+    for op in ops {
+        match *op {
+            BareOp::Alloc { slot, layout } => match alloc.allocate(layout) {
+                Ok(ptr) => ptrs[slot as usize] = ptr,
+                Err(_) => return false,
+            },
+            // SAFETY: the trace was validated when it was parsed: the slot
+            // holds the live block this layout was allocated with.
+            BareOp::Free { slot, layout } => unsafe {
+                alloc.deallocate(ptrs[slot as usize], layout)
+            },
+            BareOp::Realloc { slot, old, size } => {
+                // SAFETY: as for a free.
+                match unsafe { alloc.reallocate(ptrs[slot as usize], old, size) } {
+                    Ok(ptr) => ptrs[slot as usize] = ptr,
+                    Err(_) => return false,
+                }
+            }
+        }
+    }
+    true
+}
+
+/// The replay loop's time against a bare loop's, for one trace and one
+/// allocator: the cost of the replay tool's bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Overhead {
+    /// Median seconds of [`pass`], the replay tool's timed loop.
+    pub replay: f64,
+    /// Median seconds of [`bare_pass`].
+    pub bare: f64,
+}
+
+impl Overhead {
+    /// How many times longer the replay loop takes than the bare loop.
+    pub fn ratio(&self) -> f64 {
+        self.replay / self.bare
+    }
+}
+
+impl Job<'_> {
+    /// Times the replay's loop and the bare loop on the allocators `make`
+    /// builds, alternating, `reps` times each, with a fresh allocator for
+    /// every pass, and returns both medians. An error if the trace does not
+    /// compile or an allocation fails.
+    pub fn overhead<'h, A, F>(&self, heap: &'h OwnedHeap, mut make: F) -> Result<Overhead, String>
+    where
+        A: RawAllocator,
+        F: FnMut(Buffer<'h>) -> Option<A>,
+    {
+        let align = self.options.align;
+        let (ops, live) = compile(self.trace, align).ok_or("a size does not make a layout")?;
+        let mut fresh = || {
+            // SAFETY: only one allocator over `heap` exists at a time.
+            make(unsafe { heap.region() })
+                .ok_or_else(|| format!("{} cannot be set up", self.allocator))
+        };
+        let mut slots = vec![EMPTY; self.trace.ids];
+        let mut ptrs = vec![NonNull::<u8>::dangling(); self.trace.ids];
+        let (mut replay, mut bare) = (Vec::new(), Vec::new());
+        // One untimed round first, as a warm-up.
+        for rep in 0..=self.options.reps {
+            let mut alloc = fresh()?;
+            let start = Instant::now();
+            let result = pass(&mut alloc, self.trace, align, &mut slots);
+            let seconds = start.elapsed().as_secs_f64();
+            free_all(&mut alloc, &mut slots, align);
+            if result.is_err() {
+                return Err(format!("{} failed the trace", self.allocator));
+            }
+            drop(alloc);
+            let mut alloc = fresh()?;
+            let start = Instant::now();
+            let ok = bare_pass(&mut alloc, &ops, &mut ptrs);
+            let bare_seconds = start.elapsed().as_secs_f64();
+            if !ok {
+                return Err(format!(
+                    "{} failed the trace in the bare loop",
+                    self.allocator
+                ));
+            }
+            for &(slot, layout) in &live {
+                // SAFETY: these blocks are live at the end of the trace.
+                unsafe { alloc.deallocate(ptrs[slot as usize], layout) };
+            }
+            if rep > 0 {
+                replay.push(seconds);
+                bare.push(bare_seconds);
+            }
+        }
+        Ok(Overhead {
+            replay: median(&replay).unwrap_or(f64::NAN),
+            bare: median(&bare).unwrap_or(f64::NAN),
+        })
+    }
+}
+
 /// Verifies what an allocator promises, operation by operation:
 ///
 /// - every block is aligned as asked;
@@ -521,6 +673,29 @@ mod tests {
         // re-bumped to 50 bytes and ends at 176; freeing block 0 (not the
         // last) gives nothing back, so block 2's 16 bytes end at 192.
         assert_eq!(m.footprint, Some(192));
+    }
+
+    #[test]
+    fn the_bare_loop_makes_the_same_calls() {
+        let t = trace("0 3 6 1\na 0 100\na 1 20\nr 1 50\nf 0\na 2 16\nf 2\n");
+        let options = Options {
+            reps: 3,
+            ..Options::default()
+        };
+        let job = Job {
+            trace: &t,
+            options: &options,
+            path: None,
+            allocator: "bump",
+        };
+        let heap = OwnedHeap::new(job.heap_size()).unwrap();
+        let o = job
+            .overhead(&heap, |r| Some(BumpAllocator::new(r)))
+            .unwrap();
+        assert!(o.replay > 0.0 && o.bare > 0.0 && o.ratio().is_finite());
+        let (ops, live) = compile(&t, 16).unwrap();
+        assert_eq!(ops.len(), 6);
+        assert_eq!(live, [(1, Layout::from_size_align(50, 16).unwrap())]);
     }
 
     #[test]

@@ -146,6 +146,161 @@ pub fn vs_system(rows: &[Row], row: &Row) -> Option<f64> {
     Some(row.kops()? / base)
 }
 
+/// Throughput of `row` relative to allocator `base` on the same trace in
+/// the same run.
+pub fn vs(rows: &[Row], row: &Row, base: &str) -> Option<f64> {
+    let base = rows
+        .iter()
+        .find(|r| r.trace == row.trace && r.allocator == base)?
+        .kops()?;
+    Some(row.kops()? / base)
+}
+
+/// The peers whose ratios the tables show next to glibc's: the segregated
+/// lists are measured against talc, the simpler lists against
+/// linked_list_allocator.
+pub const RATIO_BASES: [(&str, &str); 2] =
+    [("talc", "vs talc"), ("linked_list_allocator", "vs lla")];
+
+/// One allocator over a whole set of traces, scored as the CS:APP malloc
+/// lab scores: throughput is all operations divided by all seconds (so a
+/// long trace weighs more than a short one), utilization is the mean over
+/// traces of each trace's utilization.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Aggregate {
+    /// The allocator.
+    pub allocator: &'static str,
+    /// Traces it completed (with a time), out of `traces`.
+    pub completed: usize,
+    /// Traces it was given.
+    pub traces: usize,
+    /// Operations in the completed traces.
+    pub ops: usize,
+    /// Median seconds per trace, added up over the completed traces.
+    pub seconds: f64,
+    /// Mean utilization over the traces where it could be measured, and how
+    /// many those are.
+    pub mean_util: Option<f64>,
+    /// How many traces the mean is over.
+    pub util_traces: usize,
+}
+
+impl Aggregate {
+    /// Thousands of operations per second over all completed traces.
+    pub fn kops(&self) -> Option<f64> {
+        (self.seconds > 0.0).then(|| self.ops as f64 / self.seconds / 1000.0)
+    }
+
+    /// `true` if it completed every trace, so that its numbers compare with
+    /// another allocator's that did too.
+    pub fn complete(&self) -> bool {
+        self.completed == self.traces
+    }
+}
+
+/// The aggregate of every allocator in `rows`, in the order they first
+/// appear.
+pub fn aggregates(rows: &[Row]) -> Vec<Aggregate> {
+    let mut names: Vec<&'static str> = Vec::new();
+    for r in rows {
+        if !names.contains(&r.allocator) {
+            names.push(r.allocator);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let mine: Vec<&Row> = rows.iter().filter(|r| r.allocator == name).collect();
+            let timed: Vec<&&Row> = mine.iter().filter(|r| r.seconds().is_some()).collect();
+            let utils: Vec<f64> = mine.iter().filter_map(|r| r.util()).collect();
+            Aggregate {
+                allocator: name,
+                completed: timed.len(),
+                traces: mine.len(),
+                ops: timed.iter().map(|r| r.ops).sum(),
+                seconds: timed.iter().filter_map(|r| r.seconds()).sum(),
+                mean_util: (!utils.is_empty())
+                    .then(|| utils.iter().sum::<f64>() / utils.len() as f64),
+                util_traces: utils.len(),
+            }
+        })
+        .collect()
+}
+
+/// Aggregate throughput of `a` relative to allocator `base`'s, if both
+/// completed every trace.
+pub fn aggregate_vs(all: &[Aggregate], a: &Aggregate, base: &str) -> Option<f64> {
+    let b = all.iter().find(|x| x.allocator == base)?;
+    if !(a.complete() && b.complete()) {
+        return None;
+    }
+    Some(a.kops()? / b.kops()?)
+}
+
+/// The aggregate as a text table.
+pub fn aggregate_text(rows: &[Row]) -> String {
+    let all = aggregates(rows);
+    let mut out = format!(
+        "{:<22} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8}  note\n",
+        "allocator", "traces", "Kops/s", "vs system", "vs talc", "vs lla", "util"
+    );
+    for a in &all {
+        let r = |base| opt(aggregate_vs(&all, a, base), |x| format!("{}x", ratio(x)));
+        let _ = writeln!(
+            out,
+            "{:<22} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8}  {}",
+            a.allocator,
+            format!("{}/{}", a.completed, a.traces),
+            opt(a.kops(), |k| format!("{k:.0}")),
+            r("system"),
+            r("talc"),
+            r("linked_list_allocator"),
+            opt(a.mean_util, |u| format!("{:.1}%", u * 100.0)),
+            aggregate_note(a),
+        );
+    }
+    out
+}
+
+fn aggregate_note(a: &Aggregate) -> String {
+    let mut note = Vec::new();
+    if !a.complete() {
+        note.push(format!(
+            "failed {} trace(s): not comparable",
+            a.traces - a.completed
+        ));
+    }
+    if a.util_traces != a.traces {
+        note.push(format!("utilization over {} trace(s)", a.util_traces));
+    }
+    note.join("; ")
+}
+
+/// The aggregate as a Markdown table for the book.
+pub fn aggregate_markdown(rows: &[Row]) -> String {
+    let all = aggregates(rows);
+    let mut out = String::from(
+        "| allocator | traces | Kops/s (all ops ÷ all time) | vs glibc | vs talc | vs lla | mean utilization | note |\n|---|--:|--:|--:|--:|--:|--:|---|\n",
+    );
+    for a in &all {
+        let r = |base| opt(aggregate_vs(&all, a, base), |x| format!("{}×", ratio(x)));
+        let _ = writeln!(
+            out,
+            "| {} | {}/{} | {} | {} | {} | {} | {} | {} |",
+            a.allocator,
+            a.completed,
+            a.traces,
+            opt(a.kops(), |k| format!("{k:.0}")),
+            r("system"),
+            r("talc"),
+            r("linked_list_allocator"),
+            opt(a.mean_util, |u| format!("{:.1}%", u * 100.0)),
+            aggregate_note(a),
+        );
+    }
+    out
+}
+
 /// A throughput ratio with enough digits that a slow allocator does not
 /// read as 0.00.
 pub fn ratio(x: f64) -> String {
@@ -186,6 +341,8 @@ pub fn text_table(rows: &[Row]) -> String {
         "ms (median)".into(),
         "Kops/s".into(),
         "vs system".into(),
+        RATIO_BASES[0].1.into(),
+        RATIO_BASES[1].1.into(),
         "util".into(),
         "note".into(),
     ]];
@@ -197,11 +354,14 @@ pub fn text_table(rows: &[Row]) -> String {
             opt(r.seconds(), |s| format!("{:.3}", s * 1e3)),
             opt(r.kops(), |k| format!("{k:.0}")),
             opt(vs_system(rows, r), |x| format!("{}x", ratio(x))),
+            opt(vs(rows, r, RATIO_BASES[0].0), |x| format!("{}x", ratio(x))),
+            opt(vs(rows, r, RATIO_BASES[1].0), |x| format!("{}x", ratio(x))),
             opt(r.util(), |u| format!("{:.1}%", u * 100.0)),
             r.note(),
         ]);
     }
-    let widths: Vec<usize> = (0..8)
+    const COLUMNS: usize = 10;
+    let widths: Vec<usize> = (0..COLUMNS)
         .map(|c| {
             lines
                 .iter()
@@ -213,9 +373,9 @@ pub fn text_table(rows: &[Row]) -> String {
     let mut out = String::new();
     for (i, l) in lines.iter().enumerate() {
         let mut line = String::new();
-        for c in 0..8 {
+        for c in 0..COLUMNS {
             // Names left, numbers right.
-            if c < 2 || c == 7 {
+            if c < 2 || c == COLUMNS - 1 {
                 let _ = write!(line, "{:<w$}  ", l[c], w = widths[c]);
             } else {
                 let _ = write!(line, "{:>w$}  ", l[c], w = widths[c]);
@@ -224,7 +384,7 @@ pub fn text_table(rows: &[Row]) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
         if i == 0 {
-            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 14));
+            out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * (COLUMNS - 1)));
             out.push('\n');
         }
     }
@@ -262,15 +422,17 @@ fn csv_field(s: &str) -> String {
 /// A Markdown table for the book: per trace and allocator, throughput as a
 /// ratio to glibc measured in the same run, and utilization.
 pub fn markdown_table(rows: &[Row]) -> String {
-    let mut out = String::from("| trace | allocator | Kops/s | vs glibc | utilization | note |\n|---|---|--:|--:|--:|---|\n");
+    let mut out = String::from("| trace | allocator | Kops/s | vs glibc | vs talc | vs lla | utilization | note |\n|---|---|--:|--:|--:|--:|--:|---|\n");
     for r in rows {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.trace,
             r.allocator,
             opt(r.kops(), |k| format!("{k:.0}")),
             opt(vs_system(rows, r), |x| format!("{}×", ratio(x))),
+            opt(vs(rows, r, RATIO_BASES[0].0), |x| format!("{}×", ratio(x))),
+            opt(vs(rows, r, RATIO_BASES[1].0), |x| format!("{}×", ratio(x))),
             opt(r.util(), |u| format!("{:.0}%", u * 100.0)),
             r.note().replace('|', "\\|"),
         );
@@ -322,6 +484,34 @@ mod tests {
         ];
         assert_eq!(vs_system(&rows, &rows[1]), Some(2.0));
         assert_eq!(rows[1].util(), Some(0.5));
-        assert!(markdown_table(&rows).contains("| t.rep | talc | 1000 | 2.00× | 50% |  |"));
+        assert!(
+            markdown_table(&rows).contains("| t.rep | talc | 1000 | 2.00× | 1.00× |  | 50% |  |")
+        );
+    }
+
+    #[test]
+    fn the_aggregate_weighs_traces_by_their_time_and_averages_utilization() {
+        let mut rows = vec![
+            row("talc", 0.001, Some(1000)),
+            row("segregated", 0.002, Some(500)),
+        ];
+        let mut second = row("talc", 0.003, Some(2000));
+        second.trace = "u.rep".into();
+        second.ops = 3000;
+        let mut third = row("segregated", 0.002, Some(1000));
+        third.trace = "u.rep".into();
+        third.ops = 3000;
+        rows.push(second);
+        rows.push(third);
+        let all = aggregates(&rows);
+        assert_eq!(all[0].allocator, "talc");
+        // 4000 ops in 4 ms against 4000 ops in 4 ms: the same throughput.
+        assert_eq!(all[0].kops(), Some(1000.0));
+        assert_eq!(aggregate_vs(&all, &all[1], "talc"), Some(1.0));
+        // Utilization: mean of 500/1000 and 500/2000 for talc.
+        assert_eq!(all[0].mean_util, Some(0.375));
+        assert_eq!(all[1].mean_util, Some(0.75));
+        assert!(aggregate_markdown(&rows)
+            .contains("| segregated | 2/2 | 1000 |  | 1.00× |  | 75.0% |  |"));
     }
 }

@@ -31,6 +31,10 @@ options:
                      default: every request of the trace added up, plus 64
                      bytes per request and 1 MiB, at most 1 GiB
   --align N          alignment of every block (default 16, malloc's)
+  --overhead         instead of the table: time the replay loop against a
+                     bare loop of the same calls (layouts built beforehand,
+                     blocks in a plain pointer array) for each allocator
+                     given, and print the ratio: what the tool itself costs
   --list             list the allocators and how their footprint is measured
   -h, --help         this text
 
@@ -38,7 +42,12 @@ method: for each trace and allocator, a fresh mmap'd heap of the same size;
 a warm-up pass (which --check verifies), then N timed passes, each with a
 fresh allocator over the same heap; the median time is reported. Kops/s is
 operations per second over that median; `vs system` divides it by glibc's
-on the same trace in the same run.
+on the same trace in the same run; `vs talc` and `vs lla` divide it by
+talc's and linked_list_allocator's.
+
+After the table comes the aggregate over all the traces given, scored as
+the CS:APP malloc lab scores: throughput is all operations divided by all
+seconds (so long traces weigh more), utilization the mean over traces.
 
 util = peak live payload / peak heap footprint, where the footprint is:
   book allocators          their own footprint(): the most heap they used
@@ -77,6 +86,7 @@ struct Args {
     options: Options,
     allocators: Vec<&'static registry::Entry>,
     csv: bool,
+    overhead: bool,
     traces: Vec<PathBuf>,
 }
 
@@ -84,6 +94,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut options = Options::default();
     let mut allocators: Vec<&'static registry::Entry> = ALLOCATORS.iter().collect();
     let mut csv = false;
+    let mut overhead = false;
     let mut traces = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -125,6 +136,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             }
             "--check" => options.check = true,
             "--csv" => csv = true,
+            "--overhead" => overhead = true,
             s if s.starts_with('-') && s.len() > 1 => {
                 return Err(format!("unknown option `{s}` (see --help)"))
             }
@@ -138,6 +150,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         options,
         allocators,
         csv,
+        overhead,
         traces,
     }))
 }
@@ -183,6 +196,9 @@ fn main() -> ExitCode {
             eprintln!("{line}");
         }
     }
+    if args.overhead {
+        return overhead(&inputs, &args);
+    }
     let rows = report::run_all(&inputs, &args.allocators, &args.options, |row| {
         if row.is_violation() {
             eprintln!("replay: {}", row.note());
@@ -192,9 +208,70 @@ fn main() -> ExitCode {
         print!("{}", report::csv(&rows));
     } else {
         print!("{}", report::text_table(&rows));
+        println!();
+        println!(
+            "aggregate over {} trace(s): all ops / all seconds; mean utilization",
+            inputs.len()
+        );
+        print!("{}", report::aggregate_text(&rows));
     }
     if rows.iter().any(report::Row::is_violation) {
         return ExitCode::from(1);
+    }
+    ExitCode::SUCCESS
+}
+
+/// `--overhead`: the replay loop against the bare loop, per trace and
+/// allocator. Only the book's allocators and the peers that run over the
+/// heap are supported (glibc and the growing bump have no bare loop here).
+fn overhead(inputs: &[Input], args: &Args) -> ExitCode {
+    use allocators::bump::BumpAllocator;
+    use allocators::explicit::{ExplicitFreeList, Insertion};
+    use allocators::heap::BreakRegion;
+    use allocators::segregated::SegregatedFreeList;
+    use lab::region::OwnedHeap;
+    use lab::replay::Job;
+    println!(
+        "{:<20} {:<12} {:>12} {:>12} {:>8}",
+        "trace", "allocator", "replay ns/op", "bare ns/op", "ratio"
+    );
+    for input in inputs {
+        for entry in &args.allocators {
+            let job = Job {
+                trace: &input.trace,
+                options: &args.options,
+                path: Some(&input.path),
+                allocator: entry.name,
+            };
+            let Ok(heap) = OwnedHeap::new(job.heap_size()) else {
+                eprintln!("replay: cannot map a heap");
+                return ExitCode::FAILURE;
+            };
+            let result = match entry.name {
+                "bump" => job.overhead(&heap, |r| Some(BumpAllocator::new(r))),
+                "explicit" => job.overhead(&heap, |r| {
+                    Some(ExplicitFreeList::new(BreakRegion::new(r), Insertion::Lifo))
+                }),
+                "segregated" => job.overhead(&heap, |r| {
+                    Some(SegregatedFreeList::new(BreakRegion::new(r)))
+                }),
+                other => Err(format!(
+                    "--overhead supports bump, explicit and segregated, not {other}"
+                )),
+            };
+            let ops = input.trace.ops.len().max(1) as f64;
+            match result {
+                Ok(o) => println!(
+                    "{:<20} {:<12} {:>12.2} {:>12.2} {:>7.2}x",
+                    input.short_name(),
+                    entry.name,
+                    o.replay / ops * 1e9,
+                    o.bare / ops * 1e9,
+                    o.ratio()
+                ),
+                Err(e) => println!("{:<20} {:<12} {e}", input.short_name(), entry.name),
+            }
+        }
     }
     ExitCode::SUCCESS
 }
