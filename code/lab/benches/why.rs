@@ -1,0 +1,545 @@
+//! When does writing your own allocator pay off? Three measurements for the
+//! "Why write your own allocator?" chapter, each against peers in the same
+//! run.
+//!
+//! `cargo bench -p lab --bench why` measures, then writes `imgs/bench-why.md`
+//! with the medians, their ratios and the machine.
+//!
+//! 1. **Phase-shaped work** (`why_arena_tree`): build a complete binary tree
+//!    of 131,071 nodes, walk it, drop it. With `Box` every node is a `malloc`
+//!    and a `free`; in an [`Arena`] over a [`GrowingBump`] a node is a bump
+//!    and the whole tree goes at once.
+//! 2. **Same-size objects** (`why_pool`): allocate 10,000 objects of 64
+//!    bytes, then free them in a random order; `Box` against the book's
+//!    [`PoolAllocator`] (and its typed [`Pool`]).
+//! 3. **A general workload** (`why_general`): random sizes (8 bytes to
+//!    32 KiB, mostly small) with random lifetimes. The book's best
+//!    general-purpose allocator, [`SegregatedFreeList`], against glibc's
+//!    malloc and mimalloc. Here a hand-written allocator has no shape to
+//!    exploit, and the one from crates.io is the right default.
+
+use allocators::arena::Arena;
+use allocators::global::Locked;
+use allocators::growing_bump::GrowingBump;
+use allocators::heap::BreakRegion;
+use allocators::os::Mapping;
+use allocators::pool::{Pool, PoolAllocator};
+use allocators::raw_allocator::RawAllocator;
+use allocators::region::OwnedRegion;
+use allocators::segregated::SegregatedFreeList;
+use criterion::{BenchmarkId, Criterion, Throughput};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::path::Path;
+use std::ptr::NonNull;
+use std::time::Duration;
+
+/// Depth of the tree: 2^17 - 1 = 131,071 nodes.
+const TREE_DEPTH: u32 = 17;
+const TREE_NODES: u64 = (1 << TREE_DEPTH) - 1;
+/// Objects in the pool benchmark.
+const OBJECTS: usize = 10_000;
+/// Calls in one run of the general workload, and its most live blocks.
+const GENERAL_OPS: usize = 20_000;
+const GENERAL_SLOTS: usize = 1_000;
+
+/// The same pseudo-random numbers every run (xorshift32).
+struct Rng(u32);
+
+impl Rng {
+    fn next(&mut self) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 17;
+        self.0 ^= self.0 << 5;
+        self.0 as usize
+    }
+}
+
+// ---- 1. A tree, built and dropped ---------------------------------------------
+
+// ANCHOR: box_tree
+/// A tree node on the heap: every node is its own `malloc`.
+struct BoxNode {
+    value: u64,
+    left: Option<Box<BoxNode>>,
+    right: Option<Box<BoxNode>>,
+}
+
+fn build_boxed(depth: u32, next: &mut u64) -> Box<BoxNode> {
+    *next += 1;
+    let value = *next;
+    let (left, right) = match depth {
+        1 => (None, None),
+        _ => (
+            Some(build_boxed(depth - 1, next)),
+            Some(build_boxed(depth - 1, next)),
+        ),
+    };
+    Box::new(BoxNode { value, left, right })
+}
+
+fn sum_boxed(node: &BoxNode) -> u64 {
+    node.value
+        + node.left.as_deref().map_or(0, sum_boxed)
+        + node.right.as_deref().map_or(0, sum_boxed)
+}
+// ANCHOR_END: box_tree
+
+// ANCHOR: arena_tree
+/// The same node in an arena: children are plain references into it, and
+/// nothing is freed node by node.
+#[derive(Clone, Copy)]
+struct ArenaNode<'t> {
+    value: u64,
+    left: Option<&'t ArenaNode<'t>>,
+    right: Option<&'t ArenaNode<'t>>,
+}
+
+fn build_in_arena<'t>(
+    arena: &'t Arena<'_, GrowingBump>,
+    depth: u32,
+    next: &mut u64,
+) -> &'t ArenaNode<'t> {
+    *next += 1;
+    let value = *next;
+    let (left, right) = match depth {
+        1 => (None, None),
+        _ => (
+            Some(build_in_arena(arena, depth - 1, next)),
+            Some(build_in_arena(arena, depth - 1, next)),
+        ),
+    };
+    let node = ArenaNode { value, left, right };
+    arena.alloc_copy(node).expect("the OS has memory")
+}
+
+fn sum_in_arena(node: &ArenaNode<'_>) -> u64 {
+    node.value + node.left.map_or(0, sum_in_arena) + node.right.map_or(0, sum_in_arena)
+}
+// ANCHOR_END: arena_tree
+
+/// 1 + 2 + ... + n: what summing every node must give.
+const TREE_SUM: u64 = TREE_NODES * (TREE_NODES + 1) / 2;
+
+fn bench_tree(c: &mut Criterion) {
+    let mut group = c.benchmark_group("why_arena_tree");
+    group.throughput(Throughput::Elements(TREE_NODES));
+    group.bench_function(BenchmarkId::from_parameter("box"), |b| {
+        b.iter(|| {
+            let tree = build_boxed(TREE_DEPTH, &mut 0);
+            assert_eq!(sum_boxed(black_box(&tree)), TREE_SUM);
+            drop(tree); // 131,071 frees
+        })
+    });
+    group.bench_function(BenchmarkId::from_parameter("arena_new"), |b| {
+        b.iter(|| {
+            // A new arena each time: its chunks are mapped and unmapped
+            // in every iteration.
+            let arena = Arena::new(GrowingBump::new());
+            let tree = build_in_arena(&arena, TREE_DEPTH, &mut 0);
+            assert_eq!(sum_in_arena(black_box(tree)), TREE_SUM);
+            drop(arena); // a few munmaps
+        })
+    });
+    let mut arena = Arena::new(GrowingBump::new());
+    group.bench_function(BenchmarkId::from_parameter("arena_reset"), |b| {
+        b.iter(|| {
+            // One arena for every phase, reset in between (keeps its
+            // largest chunk): the way a server reuses a per-request arena.
+            {
+                let tree = build_in_arena(&arena, TREE_DEPTH, &mut 0);
+                assert_eq!(sum_in_arena(black_box(tree)), TREE_SUM);
+            }
+            arena.reset();
+        })
+    });
+    group.finish();
+}
+
+// ---- 2. Same-size objects in random order ----------------------------------------
+
+/// A 64-byte object, such as a particle in a simulation.
+#[derive(Clone, Copy)]
+#[allow(dead_code)] // written, never read: the allocation is what is measured
+struct Particle {
+    position: [f64; 3],
+    velocity: [f64; 3],
+    id: u64,
+    flags: u64,
+}
+
+fn particle(id: usize) -> Particle {
+    Particle {
+        position: [id as f64; 3],
+        velocity: [1.0; 3],
+        id: id as u64,
+        flags: 0,
+    }
+}
+
+/// A random order of 0..n (Fisher-Yates).
+fn shuffled(n: usize, seed: u32) -> Vec<usize> {
+    let mut rng = Rng(seed);
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.next() % (i + 1));
+    }
+    order
+}
+
+fn bench_pool(c: &mut Criterion) {
+    let order = shuffled(OBJECTS, 0x1234_5678);
+    let mut group = c.benchmark_group("why_pool");
+    group.throughput(Throughput::Elements(OBJECTS as u64));
+
+    let mut boxes: Vec<Option<Box<Particle>>> = Vec::with_capacity(OBJECTS);
+    group.bench_function(BenchmarkId::from_parameter("box"), |b| {
+        b.iter(|| {
+            boxes.extend((0..OBJECTS).map(|i| Some(Box::new(particle(i)))));
+            for &i in &order {
+                drop(black_box(boxes[i].take()));
+            }
+            boxes.clear();
+        })
+    });
+
+    // ANCHOR: pool_bench
+    let object = Layout::new::<Particle>();
+    let region = OwnedRegion::new(OBJECTS * size_of::<Particle>(), 64).expect("region");
+    let mut pool = PoolAllocator::new(region, object).expect("a pool of particles");
+    let mut slots: Vec<NonNull<Particle>> = Vec::with_capacity(OBJECTS);
+    group.bench_function(BenchmarkId::from_parameter("pool"), |b| {
+        b.iter(|| {
+            for i in 0..OBJECTS {
+                let slot = pool.allocate(object).expect("fits").cast::<Particle>();
+                // SAFETY: a fresh slot, sized and aligned for a Particle.
+                unsafe { slot.write(particle(i)) };
+                slots.push(slot);
+            }
+            for &i in &order {
+                // SAFETY: each slot is live, freed once, with its layout.
+                unsafe { pool.deallocate(black_box(slots[i]).cast(), object) };
+            }
+            slots.clear();
+        })
+    });
+    // ANCHOR_END: pool_bench
+
+    let typed: Pool<Particle, _> =
+        Pool::new(OwnedRegion::new(OBJECTS * size_of::<Particle>(), 64).expect("region"))
+            .expect("a pool of particles");
+    group.bench_function(BenchmarkId::from_parameter("typed_pool"), |b| {
+        b.iter(|| {
+            let mut boxes: Vec<Option<_>> = (0..OBJECTS)
+                .map(|i| Some(typed.alloc(particle(i)).expect("fits")))
+                .collect();
+            for &i in &order {
+                drop(black_box(boxes[i].take()));
+            }
+        })
+    });
+    group.finish();
+}
+
+// ---- 3. A general workload ------------------------------------------------------------
+
+/// One call of the general workload: allocate into a slot, or free a slot.
+#[derive(Clone, Copy)]
+enum Op {
+    Alloc { slot: usize, layout: Layout },
+    Free { slot: usize },
+}
+
+/// Random sizes, mostly small (60% up to 64 bytes, 30% up to 512, 9% up to
+/// 4 KiB, 1% up to 32 KiB), with random lifetimes: each call frees a random
+/// live block or allocates, keeping up to GENERAL_SLOTS blocks live. Every
+/// block is freed by the end.
+fn general_trace() -> Vec<Op> {
+    let mut rng = Rng(0xdead_beef);
+    let mut live: Vec<usize> = Vec::new();
+    let mut free: Vec<usize> = (0..GENERAL_SLOTS).rev().collect();
+    let mut ops = Vec::with_capacity(GENERAL_OPS + GENERAL_SLOTS);
+    for _ in 0..GENERAL_OPS {
+        let allocate = live.is_empty() || (!free.is_empty() && rng.next() % 100 < 55);
+        if allocate {
+            let slot = free.pop().expect("a free slot");
+            let size = match rng.next() % 100 {
+                0..60 => 8 + rng.next() % 57,
+                60..90 => 65 + rng.next() % 448,
+                90..99 => 513 + rng.next() % 3584,
+                _ => 4097 + rng.next() % 28672,
+            };
+            let layout = Layout::from_size_align(size, 8).expect("small sizes");
+            live.push(slot);
+            ops.push(Op::Alloc { slot, layout });
+        } else {
+            let slot = live.swap_remove(rng.next() % live.len());
+            free.push(slot);
+            ops.push(Op::Free { slot });
+        }
+    }
+    ops.extend(live.into_iter().map(|slot| Op::Free { slot }));
+    ops
+}
+
+/// Replays the trace through a `RawAllocator`, touching each new block.
+fn replay_raw<A: RawAllocator>(a: &mut A, trace: &[Op], blocks: &mut [(*mut u8, Layout)]) {
+    for op in trace {
+        match *op {
+            Op::Alloc { slot, layout } => {
+                let ptr = a.allocate(layout).expect("the heap is large enough");
+                // SAFETY: a fresh block of at least 8 bytes.
+                unsafe { ptr.as_ptr().write(slot as u8) };
+                blocks[slot] = (ptr.as_ptr(), layout);
+            }
+            Op::Free { slot } => {
+                let (ptr, layout) = blocks[slot];
+                // SAFETY: the trace frees only live blocks, once, with the
+                // layout they were allocated with.
+                unsafe { a.deallocate(NonNull::new_unchecked(black_box(ptr)), layout) };
+            }
+        }
+    }
+}
+
+/// Replays the trace through a `GlobalAlloc`, touching each new block.
+fn replay_global<G: GlobalAlloc>(g: &G, trace: &[Op], blocks: &mut [(*mut u8, Layout)]) {
+    for op in trace {
+        match *op {
+            Op::Alloc { slot, layout } => {
+                // SAFETY: the layout has a non-zero size.
+                let ptr = unsafe { g.alloc(layout) };
+                assert!(!ptr.is_null());
+                // SAFETY: a fresh block of at least 8 bytes.
+                unsafe { ptr.write(slot as u8) };
+                blocks[slot] = (ptr, layout);
+            }
+            Op::Free { slot } => {
+                let (ptr, layout) = blocks[slot];
+                // SAFETY: as in `replay_raw`.
+                unsafe { g.dealloc(black_box(ptr), layout) };
+            }
+        }
+    }
+}
+
+/// The book's segregated free lists, over a reserved mapping whose pages
+/// the kernel backs when they are first touched.
+fn segregated() -> SegregatedFreeList<BreakRegion<Mapping>> {
+    SegregatedFreeList::new(BreakRegion::new(
+        Mapping::new(256 << 20).expect("a 256 MiB reservation"),
+    ))
+}
+
+fn bench_general(c: &mut Criterion) {
+    let trace = general_trace();
+    let mut blocks = vec![(std::ptr::null_mut(), Layout::new::<u8>()); GENERAL_SLOTS];
+    let mut group = c.benchmark_group("why_general");
+    group.throughput(Throughput::Elements(trace.len() as u64));
+
+    let mut ours = segregated();
+    group.bench_function(BenchmarkId::from_parameter("segregated"), |b| {
+        b.iter(|| replay_raw(&mut ours, &trace, &mut blocks))
+    });
+    let locked = Locked::new(segregated());
+    group.bench_function(BenchmarkId::from_parameter("segregated_locked"), |b| {
+        b.iter(|| replay_global(&locked, &trace, &mut blocks))
+    });
+    group.bench_function(BenchmarkId::from_parameter("system"), |b| {
+        b.iter(|| replay_global(&System, &trace, &mut blocks))
+    });
+    group.bench_function(BenchmarkId::from_parameter("mimalloc"), |b| {
+        b.iter(|| replay_global(&mimalloc::MiMalloc, &trace, &mut blocks))
+    });
+    group.finish();
+    ours.check().expect("the heap survived the benchmark");
+    locked
+        .with_allocator(|a| a.check())
+        .expect("the heap survived the benchmark");
+}
+
+// ---- The table ------------------------------------------------------------------
+
+/// Minor page faults of this process so far: pages the kernel backed on
+/// first touch.
+fn minor_faults() -> i64 {
+    // SAFETY: rusage is plain integers, for which all zeroes is valid.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return 0;
+    }
+    usage.ru_minflt
+}
+
+/// Page faults during one more tree of each kind, after the benchmarks
+/// (so every allocator is warm): Box, a new arena, the reused arena.
+fn tree_faults() -> [i64; 3] {
+    let before = minor_faults();
+    drop(black_box(build_boxed(TREE_DEPTH, &mut 0)));
+    let boxed = minor_faults() - before;
+    let before = minor_faults();
+    {
+        let arena = Arena::new(GrowingBump::new());
+        black_box(build_in_arena(&arena, TREE_DEPTH, &mut 0));
+    }
+    let fresh = minor_faults() - before;
+    // Three rounds to reach the steady state: one chunk large enough for
+    // the whole tree, every page of it touched.
+    let mut arena = Arena::new(GrowingBump::new());
+    for _ in 0..3 {
+        black_box(build_in_arena(&arena, TREE_DEPTH, &mut 0));
+        arena.reset();
+    }
+    let before = minor_faults();
+    black_box(build_in_arena(&arena, TREE_DEPTH, &mut 0));
+    arena.reset();
+    [boxed, fresh, minor_faults() - before]
+}
+
+fn median_ns(criterion_dir: &Path, group: &str, id: &str) -> Option<f64> {
+    let path = criterion_dir
+        .join(group)
+        .join(id)
+        .join("new/estimates.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+    json["median"]["point_estimate"].as_f64()
+}
+
+/// The medians of one group, in ns per iteration, or `None` if one is
+/// missing (a filtered run).
+fn medians<const N: usize>(dir: &Path, group: &str, ids: [&str; N]) -> Option<[f64; N]> {
+    let mut out = [0.0; N];
+    for (slot, id) in out.iter_mut().zip(ids) {
+        *slot = median_ns(dir, group, id)?;
+    }
+    Some(out)
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(30)
+        .configure_from_args();
+    bench_tree(&mut c);
+    bench_pool(&mut c);
+    bench_general(&mut c);
+    c.final_summary();
+
+    // Criterion writes under the target directory: CARGO_TARGET_DIR, or the
+    // workspace's `target/` (two levels above this package).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let dir = target.join("criterion");
+    let (Some(tree), Some(pool), Some(general)) = (
+        medians(&dir, "why_arena_tree", ["box", "arena_new", "arena_reset"]),
+        medians(&dir, "why_pool", ["box", "pool", "typed_pool"]),
+        medians(
+            &dir,
+            "why_general",
+            ["segregated", "segregated_locked", "system", "mimalloc"],
+        ),
+    ) else {
+        eprintln!("not every benchmark ran; imgs/bench-why.md left as it was");
+        return;
+    };
+    let ops = general_trace().len() as f64;
+    let machine = lab::machine::Machine::current();
+    let [box_tree, arena_new, arena_reset] = tree;
+    let [faults_box, faults_new, faults_reset] = tree_faults();
+    let [box_pool, raw_pool, typed_pool] = pool;
+    let [seg, seg_locked, system, mimalloc] = general;
+    let nodes = TREE_NODES as f64;
+    let objects = OBJECTS as f64;
+    // "3.2× as fast" for a ratio below 1, "1.3× as slow" above.
+    let speed = |ratio: f64| {
+        if ratio <= 1.0 {
+            format!("{:.1}× as fast as", 1.0 / ratio)
+        } else {
+            format!("{ratio:.2}× as slow as")
+        }
+    };
+    let mut table = format!(
+        "Measured by `cargo bench -p lab --bench why` on {machine}, {tunables}, with criterion \
+         (median of 30 samples). Within each table the rows ran in the same process, one after \
+         another; the last column is the median's ratio to the first row's (below 1: faster).\n\n",
+        machine = machine.summary(),
+        tunables = machine.tunables_line(),
+    );
+    table += &format!(
+        "**Phase-shaped work**: build a complete binary tree of {TREE_NODES} nodes (24 bytes \
+         each), sum it, drop it.\n\n\
+         | allocator | median per tree | per node | page faults per tree | relative to `Box` |\n\
+         |---|---|---|---|---|\n\
+         | `Box` (glibc malloc + free) | {:.2} ms | {:.1} ns | {faults_box} | 1.00 |\n\
+         | `Arena` over `GrowingBump`, new each time | {:.2} ms | {:.1} ns | {faults_new} | {:.2} |\n\
+         | `Arena` over `GrowingBump`, reset and reused | {:.2} ms | {:.1} ns | {faults_reset} | {:.2} |\n\n\
+         The reused arena is **{}** `Box`; a new arena each time is {} `Box`, because its \
+         chunks are fresh mappings whose pages the kernel backs on first touch (the page \
+         faults, counted with `getrusage` over one more tree after the benchmark).\n\n",
+        box_tree / 1e6,
+        box_tree / nodes,
+        arena_new / 1e6,
+        arena_new / nodes,
+        arena_new / box_tree,
+        arena_reset / 1e6,
+        arena_reset / nodes,
+        arena_reset / box_tree,
+        speed(arena_reset / box_tree),
+        speed(arena_new / box_tree),
+    );
+    table += &format!(
+        "**Same-size objects**: allocate {OBJECTS} objects of 64 bytes, then free them in a \
+         random order.\n\n\
+         | allocator | median per round | per object (alloc + free) | relative to `Box` |\n\
+         |---|---|---|---|\n\
+         | `Box` (glibc malloc + free) | {:.1} µs | {:.2} ns | 1.00 |\n\
+         | `PoolAllocator` (raw) | {:.1} µs | {:.2} ns | {:.2} |\n\
+         | `Pool<T>` (typed, `PoolBox`) | {:.1} µs | {:.2} ns | {:.2} |\n\n\
+         The pool is **{}** `Box` through the raw interface, and {} `Box` through the typed \
+         one.\n\n",
+        box_pool / 1e3,
+        box_pool / objects,
+        raw_pool / 1e3,
+        raw_pool / objects,
+        raw_pool / box_pool,
+        typed_pool / 1e3,
+        typed_pool / objects,
+        typed_pool / box_pool,
+        speed(raw_pool / box_pool),
+        speed(typed_pool / box_pool),
+    );
+    table += &format!(
+        "**A general workload**: {GENERAL_OPS} random calls (55% allocations of 8 bytes to \
+         32 KiB, mostly small; 45% frees of a random live block; up to {GENERAL_SLOTS} live), \
+         then everything freed.\n\n\
+         | allocator | median per run | per call | relative to the book's segregated lists |\n\
+         |---|---|---|---|\n\
+         | book `SegregatedFreeList` (direct, no lock) | {:.1} µs | {:.2} ns | 1.00 |\n\
+         | book `SegregatedFreeList` behind `Locked` | {:.1} µs | {:.2} ns | {:.2} |\n\
+         | `System` (glibc malloc + free) | {:.1} µs | {:.2} ns | {:.2} |\n\
+         | `mimalloc` 0.1 | {:.1} µs | {:.2} ns | {:.2} |\n\n\
+         With no shape to exploit, the book's best general-purpose allocator is {} glibc \
+         (called directly, without the lock that a `#[global_allocator]` needs), and mimalloc \
+         is **{}** the book's lists behind that lock.\n",
+        seg / 1e3,
+        seg / ops,
+        seg_locked / 1e3,
+        seg_locked / ops,
+        seg_locked / seg,
+        system / 1e3,
+        system / ops,
+        system / seg,
+        mimalloc / 1e3,
+        mimalloc / ops,
+        mimalloc / seg,
+        speed(seg / system),
+        speed(mimalloc / seg_locked),
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../imgs/bench-why.md");
+    std::fs::write(&path, &table).expect("write imgs/bench-why.md");
+    println!("\n{table}");
+}
