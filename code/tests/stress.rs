@@ -38,13 +38,13 @@ use std::time::Duration;
 /// Threads sharing the allocator.
 const THREADS: usize = if cfg!(miri) { 2 } else { 4 };
 /// Random steps each thread takes.
-const STEPS: usize = if cfg!(miri) { 40 } else { 3000 };
+const STEPS: usize = if cfg!(miri) { 100 } else { 3000 };
 /// Live blocks a thread holds at most.
 const SLOTS: usize = if cfg!(miri) { 6 } else { 48 };
 /// The largest block (most are far smaller).
 const MAX_SIZE: usize = if cfg!(miri) { 200 } else { 3000 };
 /// Thread 0 runs the heap checker every this many steps.
-const CHECK_EVERY: usize = if cfg!(miri) { 20 } else { 500 };
+const CHECK_EVERY: usize = if cfg!(miri) { 25 } else { 500 };
 /// The heap of the free lists: far more than `THREADS * SLOTS * MAX_SIZE`,
 /// so a failure is a bug, not exhaustion.
 const HEAP: usize = if cfg!(miri) { 64 * 1024 } else { 8 << 20 };
@@ -118,8 +118,8 @@ fn random_layout(rng: &mut Rng) -> Layout {
     // Mostly small blocks, some medium, a few large; mostly word alignment.
     let size = match rng.below(10) {
         0..=6 => 1 + rng.below(64),
-        7 | 8 => 65 + rng.below(512),
-        _ => 577 + rng.below(MAX_SIZE - 576),
+        7 | 8 => 65 + rng.below(MAX_SIZE / 4),
+        _ => 1 + rng.below(MAX_SIZE),
     };
     let align = match rng.below(10) {
         0..=7 => 8,
