@@ -14,9 +14,15 @@
 //! - [`generate`]: the seeded generator of the project's traces.
 //! - [`recorder`]: a global allocator that records a program's allocations
 //!   as a trace.
+//! - [`reserve`]: heaps for whole programs: a lazily touched `MAP_NORESERVE`
+//!   reservation, and an allocator built on its first call.
+//! - [`workload`]: real workloads (`serde_json`, `pulldown-cmark`) to run
+//!   under each allocator.
 //!
 //! The binaries: `replay` (the command-line tool), `gen-traces`,
-//! `record-trace` and `lab-report`. See `code/lab/README.md`.
+//! `record-trace`, `lab-report`, `workload` (a real program under every
+//! allocator, one process each) and `scaling` (threads against the lock).
+//! See `code/lab/README.md`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
@@ -29,8 +35,8 @@ pub mod recorder;
 pub mod region;
 pub mod registry;
 pub mod replay;
-pub mod reserve;
 pub mod report;
+pub mod reserve;
 pub mod system_footprint;
 pub mod trace;
 pub mod workload;

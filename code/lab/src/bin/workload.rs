@@ -335,6 +335,12 @@ fn child(size_mb: f64) -> Result<(), String> {
     let (markdown, markdown_bytes, md_phases) = lab::workload::markdown(bytes / 4, SEED);
     phases.extend(md_phases);
     let total = start.elapsed();
+    // The real crates' work: everything but generating the two documents.
+    let processing: f64 = phases
+        .iter()
+        .filter(|(phase, _)| !phase.ends_with("generate"))
+        .map(|(_, d)| d.as_secs_f64())
+        .sum();
     println!("allocator: {name}");
     println!(
         "json: {input_bytes} bytes in, {} nodes ({} objects, {} arrays, {} strings), {} bytes out",
@@ -357,6 +363,7 @@ fn child(size_mb: f64) -> Result<(), String> {
         phases.join(", "),
         total.as_secs_f64()
     );
+    println!("processing (s): {processing:.4}");
     if let Some((stats, check)) = book_stats() {
         println!(
             "heap: {} allocations, {} reallocations, {} deallocations, {} failures; {} MiB requested in all; peak live {:.1} MiB; footprint {:.1} MiB; utilization {:.2}",
@@ -385,6 +392,8 @@ fn child(size_mb: f64) -> Result<(), String> {
 /// One child run.
 struct Run {
     wall: Duration,
+    /// The child's own time for everything but generating the documents.
+    processing: f64,
     /// `ru_maxrss`, in bytes.
     max_rss: u64,
     digest: String,
@@ -448,8 +457,14 @@ fn run_child(name: &str, size_mb: f64) -> Result<Run, String> {
         .find_map(|l| l.strip_prefix("digest: "))
         .ok_or_else(|| format!("the {name} child printed no digest:\n{output}"))?
         .to_string();
+    let processing = output
+        .lines()
+        .find_map(|l| l.strip_prefix("processing (s): "))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("the {name} child printed no processing time:\n{output}"))?;
     Ok(Run {
         wall,
+        processing,
         max_rss: u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024,
         digest,
         output,
@@ -482,6 +497,7 @@ struct Row {
     label: &'static str,
     size_mb: f64,
     walls: Vec<f64>,
+    processing: Vec<f64>,
     rss: Vec<f64>,
     digest: String,
     heap_line: Option<String>,
@@ -530,6 +546,7 @@ fn driver(options: Options) -> Result<(), String> {
             label,
             size_mb,
             walls: Vec::new(),
+            processing: Vec::new(),
             rss: Vec::new(),
             digest: String::new(),
             heap_line: None,
@@ -558,6 +575,7 @@ fn driver(options: Options) -> Result<(), String> {
                 ));
             }
             row.walls.push(run.wall.as_secs_f64());
+            row.processing.push(run.processing);
             row.rss.push(run.max_rss as f64);
         }
         rows.push(row);
@@ -575,7 +593,13 @@ fn driver(options: Options) -> Result<(), String> {
     let baseline = |size: f64| {
         rows.iter()
             .find(|r| r.name == "system" && r.size_mb == size)
-            .map(|r| (median(r.walls.clone()), median(r.rss.clone())))
+            .map(|r| {
+                (
+                    median(r.walls.clone()),
+                    median(r.processing.clone()),
+                    median(r.rss.clone()),
+                )
+            })
     };
     let mismatched: Vec<&str> = rows
         .iter()
@@ -595,9 +619,12 @@ fn driver(options: Options) -> Result<(), String> {
          `serde_json` into a `Value` tree, walk it, transform it (active users grouped by city, sorted by score, tags \
          deduplicated, event amounts summed per kind), serialize the result (pretty) and parse that back to check \
          the round trip; then render a generated Markdown document of a quarter of the size with `pulldown-cmark`. \
-         Wall time is the median of {reps} runs of the whole process (generation included); peak RSS is the child's \
-         `ru_maxrss` from `wait4` (median), which includes a floor of the driver's own {floor:.1} MiB that a \
-         `posix_spawn`ed child inherits. Digest: FNV-1a of the serialized JSON result and of the HTML.\n\n",
+         *Wall time*: the whole process, from spawn to exit, generation included. *Processing*: the child's own \
+         clock around everything but generating the two documents (parse, walk, transform, serialize, round trip, \
+         render), the part the well-known crates do. Both are medians of {reps} runs, one process each, run one after \
+         another. *Peak RSS*: the child's `ru_maxrss` from `wait4` (median), which includes a floor of the driver's \
+         own {floor:.1} MiB that a `posix_spawn`ed child inherits. *Output*: FNV-1a hash and length of the serialized \
+         JSON result and of the HTML, which must be the same under every allocator.\n\n",
         reps = options.reps,
         floor = mib(driver_rss as f64),
     );
@@ -614,9 +641,9 @@ fn driver(options: Options) -> Result<(), String> {
     }
     if !small.is_empty() {
         text.push_str(&format!(
-            "- {} ran on the {} MB document only: every allocation walks the heap's blocks from its start, and \
-             the {} MB document would take far longer than the whole table. Its row compares against the system \
-             allocator on the same small document.\n",
+            "- {} ran on the {} MB document only, compared with the system allocator on that same document: an \
+             implicit list's search walks every block, allocated or free, so its time grows about with the square of \
+             the document, and the {} MB one would take hours.\n",
             small.join(", "),
             options.small_mb,
             options.size_mb
@@ -624,7 +651,9 @@ fn driver(options: Options) -> Result<(), String> {
     }
     text.push_str(
         "- The book's allocators sit behind `Locked` (a `std::sync::Mutex`) and each free-list heap over a 32 GiB \
-         `MAP_NORESERVE` reservation that it grows into; the program is single-threaded, so the lock is never contended.\n",
+         `MAP_NORESERVE` reservation that it grows into (the bump allocator moves down from the top of one). The \
+         program is single-threaded, so the lock is never contended. The bump allocators free only their newest \
+         block, so their footprint is nearly everything the program ever asked for.\n",
     );
     for row in &rows {
         if let Some(heap) = &row.heap_line {
@@ -656,31 +685,35 @@ fn driver(options: Options) -> Result<(), String> {
 
 fn markdown_table(
     rows: &[Row],
-    baseline: &dyn Fn(f64) -> Option<(f64, f64)>,
+    baseline: &dyn Fn(f64) -> Option<(f64, f64, f64)>,
     reference: &[(f64, String)],
 ) -> String {
     let mut table = String::from(
-        "| allocator | JSON size | wall time (median) | vs system | peak RSS | vs system | output |\n\
-         |---|--:|--:|--:|--:|--:|---|\n",
+        "| allocator | JSON size | wall time | vs system | processing | vs system | peak RSS | vs system | output |\n\
+         |---|--:|--:|--:|--:|--:|--:|--:|---|\n",
     );
+    let ratio = |value: f64, base: Option<f64>| match base {
+        Some(base) if base > 0.0 => format!("{:.2}×", value / base),
+        _ => "—".to_string(),
+    };
     for row in rows {
         let wall = median(row.walls.clone());
+        let processing = median(row.processing.clone());
         let rss = median(row.rss.clone());
-        let (wall_ratio, rss_ratio) = match baseline(row.size_mb) {
-            Some((w, r)) => (format!("{:.2}×", wall / w), format!("{:.2}×", rss / r)),
-            None => ("—".to_string(), "—".to_string()),
-        };
+        let base = baseline(row.size_mb);
         let same = reference
             .iter()
             .any(|(size, digest)| *size == row.size_mb && *digest == row.digest);
         table.push_str(&format!(
-            "| {} | {} MB | {:.2} s | {} | {:.0} MiB | {} | {} |\n",
+            "| {} | {} MB | {:.2} s | {} | {:.3} s | {} | {:.0} MiB | {} | {} |\n",
             row.label,
             row.size_mb,
             wall,
-            wall_ratio,
+            ratio(wall, base.map(|b| b.0)),
+            processing,
+            ratio(processing, base.map(|b| b.1)),
             mib(rss),
-            rss_ratio,
+            ratio(rss, base.map(|b| b.2)),
             if same { "identical" } else { "**different**" }
         ));
     }

@@ -1,0 +1,304 @@
+//! `scaling`: what the global allocator's lock costs when threads allocate
+//! at once.
+//!
+//! Each thread runs the same random program: `STEPS` steps, each of which
+//! allocates a block (8 to 512 bytes) into an empty slot, or frees the
+//! block in a full slot or resizes it; every block gets its first and last
+//! byte written, as a program would. The program runs on 1, 2 and 4 threads
+//! at once, every thread doing the same amount of work, through
+//! `GlobalAlloc`:
+//!
+//! - `Locked<SegregatedFreeList>`: the book's fastest allocator behind the
+//!   book's lock (a `std::sync::Mutex`), as a `#[global_allocator]` would be;
+//! - `Locked<glibc malloc>`: glibc behind the very same lock, which shows
+//!   what the lock alone does;
+//! - glibc malloc (`System`) and `mimalloc` as they are: per-thread caches
+//!   and arenas, no global lock.
+//!
+//! Throughput is steps per second over all threads (median of `--reps`
+//! runs, 7 by default). Each run of a book allocator gets a fresh allocator
+//! over the same mapping, so its pages are already present after the first.
+//! Writes `imgs/scaling-table.md`.
+//!
+//! `cargo run --release -p lab --bin scaling`
+
+use allocators::global::Locked;
+use allocators::heap::BreakRegion;
+use allocators::region::Buffer;
+use allocators::segregated::SegregatedFreeList;
+use lab::machine::Machine;
+use lab::peers::SystemMalloc;
+use lab::region::OwnedHeap;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Barrier;
+use std::time::Instant;
+
+const COMMAND: &str = "cargo run --release -p lab --bin scaling";
+
+/// Steps per thread in one run.
+const STEPS: usize = 400_000;
+/// Live blocks per thread at most.
+const SLOTS: usize = 512;
+/// Thread counts measured.
+const THREADS: [usize; 3] = [1, 2, 4];
+/// The heap each book allocator runs in: far more than 4 threads' live
+/// blocks need.
+const HEAP: usize = 256 << 20;
+
+/// A small deterministic generator (xorshift64*), one per thread.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n
+    }
+}
+
+/// Touches a block's first and last byte.
+///
+/// # Safety
+///
+/// `ptr` must be valid for writes of `size > 0` bytes.
+unsafe fn touch(ptr: *mut u8, size: usize) {
+    // SAFETY: both offsets are inside the block (caller's guarantee).
+    unsafe {
+        ptr.write(size as u8);
+        ptr.add(size - 1).write(size as u8);
+    }
+}
+
+/// One thread's program. Returns the number of failed calls (always 0 for
+/// a heap with room to spare).
+fn program(heap: &(impl GlobalAlloc + ?Sized), seed: u64) -> usize {
+    let mut rng = Rng(0x9e37_79b9 ^ seed.wrapping_mul(0x1_0000_0001));
+    let mut slots: Vec<(*mut u8, usize)> = vec![(std::ptr::null_mut(), 0); SLOTS];
+    let mut failures = 0;
+    for _ in 0..STEPS {
+        let slot = &mut slots[rng.below(SLOTS)];
+        let size = 8 + rng.below(505);
+        if slot.0.is_null() {
+            let layout = Layout::from_size_align(size, 8).unwrap_or(Layout::new::<u64>());
+            // SAFETY: the size is at least 8.
+            let ptr = unsafe { heap.alloc(layout) };
+            if ptr.is_null() {
+                failures += 1;
+                continue;
+            }
+            // SAFETY: a fresh block of `size` bytes.
+            unsafe { touch(ptr, size) };
+            *slot = (ptr, size);
+        } else if rng.below(4) == 0 {
+            let old = Layout::from_size_align(slot.1, 8).unwrap_or(Layout::new::<u64>());
+            // SAFETY: a live block of this heap with its layout; size > 0.
+            let ptr = unsafe { heap.realloc(slot.0, old, size) };
+            if ptr.is_null() {
+                failures += 1;
+                continue;
+            }
+            // SAFETY: the resized block has `size` bytes.
+            unsafe { touch(ptr, size) };
+            *slot = (ptr, size);
+        } else {
+            let layout = Layout::from_size_align(slot.1, 8).unwrap_or(Layout::new::<u64>());
+            // SAFETY: a live block of this heap with its layout, freed once.
+            unsafe { heap.dealloc(slot.0, layout) };
+            *slot = (std::ptr::null_mut(), 0);
+        }
+    }
+    for (ptr, size) in slots {
+        if !ptr.is_null() {
+            let layout = Layout::from_size_align(size, 8).unwrap_or(Layout::new::<u64>());
+            // SAFETY: as above.
+            unsafe { heap.dealloc(ptr, layout) };
+        }
+    }
+    failures
+}
+
+/// Runs the program on `threads` threads at once; returns the seconds from
+/// the moment all are ready to the moment the last one is done.
+fn run(heap: &(impl GlobalAlloc + Sync), threads: usize) -> Result<f64, String> {
+    let ready = Barrier::new(threads + 1);
+    let (seconds, failures) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let ready = &ready;
+                s.spawn(move || {
+                    ready.wait();
+                    program(heap, t as u64)
+                })
+            })
+            .collect();
+        ready.wait();
+        let start = Instant::now();
+        let failures: usize = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(usize::MAX))
+            .sum();
+        (start.elapsed().as_secs_f64(), failures)
+    });
+    if failures != 0 {
+        return Err(format!("{failures} calls failed (or a thread panicked)"));
+    }
+    Ok(black_box(seconds))
+}
+
+/// An allocator under test: a name, and a way to run it on `threads`.
+struct Contender {
+    name: &'static str,
+    run: Box<dyn Fn(usize) -> Result<f64, String>>,
+}
+
+fn contenders(heap: &'static OwnedHeap) -> Vec<Contender> {
+    vec![
+        Contender {
+            name: "`Locked<SegregatedFreeList>` (book)",
+            run: Box::new(move |threads| {
+                // SAFETY: only this allocator uses the heap during the run;
+                // it is dropped before the next run builds another.
+                let region: Buffer<'static> = unsafe { heap.region() };
+                let locked = Locked::new(SegregatedFreeList::new(BreakRegion::new(region)));
+                run(&locked, threads)
+            }),
+        },
+        Contender {
+            name: "`Locked<glibc malloc>` (same lock)",
+            run: Box::new(|threads| run(&Locked::new(SystemMalloc::new()), threads)),
+        },
+        Contender {
+            name: "glibc malloc (`System`)",
+            run: Box::new(|threads| run(&System, threads)),
+        },
+        Contender {
+            name: "`mimalloc`",
+            run: Box::new(|threads| run(&mimalloc::MiMalloc, threads)),
+        },
+    ]
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+fn parse_args() -> Result<(usize, Option<PathBuf>), String> {
+    let usage = "usage: scaling [--reps N] [--out FILE | --no-write]";
+    let mut reps = 7;
+    let mut out =
+        Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/scaling-table.md"));
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--reps" => {
+                reps = args
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--reps needs a positive number\n{usage}"))?
+            }
+            "--out" => {
+                out = Some(
+                    args.next()
+                        .ok_or_else(|| format!("--out needs a file\n{usage}"))?
+                        .into(),
+                )
+            }
+            "--no-write" => out = None,
+            other => return Err(format!("unknown argument {other:?}\n{usage}")),
+        }
+    }
+    Ok((reps, out))
+}
+
+fn main() -> ExitCode {
+    match scaling() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("scaling: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn scaling() -> Result<(), String> {
+    let (reps, out) = parse_args()?;
+    let machine = Machine::current();
+    if machine.profile != "release" {
+        eprintln!("note: a debug build; measure with `{COMMAND}`");
+    }
+    let heap: &'static OwnedHeap = Box::leak(Box::new(
+        OwnedHeap::new(HEAP).map_err(|e| format!("mapping a {HEAP}-byte heap: {e}"))?,
+    ));
+    let mut rows = Vec::new();
+    for contender in contenders(heap) {
+        // Warm-up: page faults, glibc's arenas, mimalloc's thread heaps.
+        (contender.run)(THREADS[THREADS.len() - 1])
+            .map_err(|e| format!("{}: {e}", contender.name))?;
+        let mut medians = Vec::new();
+        for threads in THREADS {
+            let mut rates = Vec::new();
+            for _ in 0..reps {
+                let seconds =
+                    (contender.run)(threads).map_err(|e| format!("{}: {e}", contender.name))?;
+                rates.push((threads * STEPS) as f64 / seconds / 1e6);
+            }
+            let rate = median(rates);
+            eprintln!(
+                "{:40} {threads} threads: {rate:7.2} M steps/s",
+                contender.name
+            );
+            medians.push(rate);
+        }
+        rows.push((contender.name, medians));
+    }
+    let mut text = format!("<!-- Generated by `{COMMAND}`; do not edit. -->\n\n| allocator |");
+    for threads in THREADS {
+        text.push_str(&format!(
+            " {threads} thread{} |",
+            if threads == 1 { "" } else { "s" }
+        ));
+    }
+    text.push_str(" 2 threads vs 1 | 4 threads vs 1 |\n|---|");
+    for _ in 0..THREADS.len() + 2 {
+        text.push_str("--:|");
+    }
+    text.push('\n');
+    for (name, rates) in &rows {
+        text.push_str(&format!("| {name} |"));
+        for rate in rates {
+            text.push_str(&format!(" {rate:.1} |"));
+        }
+        text.push_str(&format!(
+            " {:.2}× | {:.2}× |\n",
+            rates[1] / rates[0],
+            rates[2] / rates[0]
+        ));
+    }
+    text.push_str(&format!(
+        "\nMillions of steps per second, all threads together (median of {reps} runs, after a warm-up run). Every \
+         thread takes {STEPS} steps on its own {SLOTS} slots: allocate 8 to 512 bytes into an empty slot, or free \
+         (three times in four) or resize the block in a full one, writing the block's first and last byte. Perfect \
+         scaling would double the rate from 1 to 2 threads. **The machine has {cores} cores**, so 4 threads cannot \
+         run faster than 2: they only add contention and context switches.\n\n\
+         Measured by `{COMMAND}` on {summary}.\n",
+        cores = machine.cores,
+        summary = machine.summary(),
+    ));
+    println!("\n{text}");
+    if let Some(path) = out {
+        std::fs::write(&path, &text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
