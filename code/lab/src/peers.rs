@@ -470,3 +470,68 @@ mod tests {
         assert_eq!(bump.allocate(big), Err(AllocError::OutOfMemory));
     }
 }
+
+/// mimalloc (crate `mimalloc`, Microsoft's allocator, built from its C
+/// source), called through its `GlobalAlloc` implementation.
+///
+/// Like glibc it manages a heap of its own, outside the lab's region, so its
+/// [`footprint`](RawAllocator::footprint) is 0 here and the replay tool
+/// reports no utilization for it: mimalloc reserves and commits memory in
+/// large segments per thread, and its statistics (`mi_process_info`) count
+/// whole process memory, which would charge the lab's own data to the trace.
+/// The book compares its memory on a real workload, by peak resident memory
+/// in a process of its own, instead.
+#[derive(Debug, Default)]
+pub struct MiMallocPeer {
+    _private: (),
+}
+
+impl MiMallocPeer {
+    /// The process's mimalloc heap.
+    pub fn new() -> MiMallocPeer {
+        MiMallocPeer { _private: () }
+    }
+}
+
+impl RawAllocator for MiMallocPeer {
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        use std::alloc::GlobalAlloc;
+        // SAFETY: `nonzero` makes the size non-zero, as GlobalAlloc requires.
+        let ptr = unsafe { mimalloc::MiMalloc.alloc(nonzero(layout)) };
+        NonNull::new(ptr).ok_or(AllocError::OutOfMemory)
+    }
+
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        use std::alloc::GlobalAlloc;
+        // SAFETY: `ptr` came from `allocate` with this layout (made non-zero
+        // the same way), that is, from MiMalloc.alloc.
+        unsafe { mimalloc::MiMalloc.dealloc(ptr.as_ptr(), nonzero(layout)) }
+    }
+
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<u8>, AllocError> {
+        use std::alloc::GlobalAlloc;
+        let old = nonzero(old);
+        // SAFETY: a live MiMalloc block with layout `old` (caller's
+        // guarantee), and a non-zero new size; on failure the old block
+        // stays, as GlobalAlloc::realloc promises.
+        let new = unsafe { mimalloc::MiMalloc.realloc(ptr.as_ptr(), old, new_size.max(1)) };
+        NonNull::new(new).ok_or(AllocError::OutOfMemory)
+    }
+
+    fn for_each_region(&self, _visit: &mut dyn FnMut(Range<usize>)) {
+        // mimalloc's segments are not ours to enumerate.
+    }
+
+    fn heap_size(&self) -> usize {
+        0
+    }
+
+    fn footprint(&self) -> usize {
+        0
+    }
+}

@@ -114,6 +114,20 @@ pub static ALLOCATORS: &[Entry] = &[
         "mallinfo2() arena + hblkhd, peak minus start, sampled after every a/r in a fresh child process",
         crate::system_footprint::run_system,
     ),
+    peer(
+        "mimalloc",
+        "mimalloc (crate mimalloc 0.1, Microsoft's allocator) through its GlobalAlloc",
+        "not measured: mimalloc's heap is the process's own (see MiMallocPeer); the book compares its peak resident memory on a real workload instead",
+        |job, heap| {
+            let outcome = job.measure(heap, |_| Some(crate::peers::MiMallocPeer::new()));
+            let Outcome::Measured(mut m) = outcome else {
+                return outcome;
+            };
+            m.footprint = None;
+            m.footprint_note = Some("mimalloc's heap is process-wide; no utilization".into());
+            Outcome::Measured(m)
+        },
+    ),
     peer("linked_list_allocator", "linked_list_allocator 0.10 Heap (first fit, address-ordered free list)", HIGHEST, |job, heap| {
         job.measure(heap, |r| Some(LinkedListPeer::new(r)))
     }),
