@@ -39,7 +39,7 @@ use std::time::Instant;
 const COMMAND: &str = "cargo run --release -p lab --bin scaling";
 
 /// Steps per thread in one run.
-const STEPS: usize = 400_000;
+const STEPS: usize = 4_000_000;
 /// Live blocks per thread at most.
 const SLOTS: usize = 512;
 /// Thread counts measured.
@@ -240,22 +240,37 @@ fn scaling() -> Result<(), String> {
     let heap: &'static OwnedHeap = Box::leak(Box::new(
         OwnedHeap::new(HEAP).map_err(|e| format!("mapping a {HEAP}-byte heap: {e}"))?,
     ));
-    let mut rows = Vec::new();
-    for contender in contenders(heap) {
+    let contenders = contenders(heap);
+    for contender in &contenders {
         // Warm-up: page faults, glibc's arenas, mimalloc's thread heaps.
         (contender.run)(THREADS[THREADS.len() - 1])
             .map_err(|e| format!("{}: {e}", contender.name))?;
-        let mut medians = Vec::new();
-        for threads in THREADS {
-            let mut rates = Vec::new();
-            for _ in 0..reps {
+    }
+    // rates[contender][threads] holds one rate per repetition. Round robin:
+    // each repetition measures every cell once, so a burst of load from
+    // elsewhere on a shared machine hits all of them alike.
+    let mut rates = vec![vec![Vec::new(); THREADS.len()]; contenders.len()];
+    for _ in 0..reps {
+        for (c, contender) in contenders.iter().enumerate() {
+            for (t, &threads) in THREADS.iter().enumerate() {
                 let seconds =
                     (contender.run)(threads).map_err(|e| format!("{}: {e}", contender.name))?;
-                rates.push((threads * STEPS) as f64 / seconds / 1e6);
+                rates[c][t].push((threads * STEPS) as f64 / seconds / 1e6);
             }
-            let rate = median(rates);
+        }
+    }
+    let mut rows = Vec::new();
+    let mut spread: f64 = 1.0;
+    for (contender, cells) in contenders.iter().zip(rates) {
+        let mut medians = Vec::new();
+        for (threads, cell) in THREADS.iter().zip(cells) {
+            let (min, max) = cell.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| {
+                (lo.min(r), hi.max(r))
+            });
+            spread = spread.max(max / min);
+            let rate = median(cell);
             eprintln!(
-                "{:40} {threads} threads: {rate:7.2} M steps/s",
+                "{:40} {threads} threads: {rate:7.2} M steps/s (runs {min:.1} to {max:.1})",
                 contender.name
             );
             medians.push(rate);
@@ -286,13 +301,16 @@ fn scaling() -> Result<(), String> {
         ));
     }
     text.push_str(&format!(
-        "\nMillions of steps per second, all threads together (median of {reps} runs, after a warm-up run). Every \
+        "\nMillions of steps per second, all threads together: the median of {reps} runs, after a warm-up run; each \
+         repetition measures every cell once, round robin. The runs of one cell differ by up to {spread:.1}× (the \
+         machine is shared). Every \
          thread takes {STEPS} steps on its own {SLOTS} slots: allocate 8 to 512 bytes into an empty slot, or free \
          (three times in four) or resize the block in a full one, writing the block's first and last byte. Perfect \
          scaling would double the rate from 1 to 2 threads. **The machine has {cores} cores**, so 4 threads cannot \
          run faster than 2: they only add contention and context switches.\n\n\
          Measured by `{COMMAND}` on {summary}.\n",
         cores = machine.cores,
+        spread = spread,
         summary = machine.summary(),
     ));
     println!("\n{text}");

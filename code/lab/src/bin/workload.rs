@@ -265,7 +265,7 @@ fn usage() -> String {
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         size_mb: DEFAULT_SIZE_MB,
-        reps: 3,
+        reps: 5,
         allocators: NAMES.iter().map(|(n, _)| n.to_string()).collect(),
         small: vec!["implicit".into(), "implicit-next".into()],
         small_mb: 0.25,
@@ -481,15 +481,26 @@ fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
-/// The driver's own peak RSS: a child started by `posix_spawn` shares our
-/// memory until it execs, and Linux carries that high-water mark into the
-/// child's `ru_maxrss`, so it is a floor under every child's figure.
+/// The driver's own peak RSS (`VmHWM`). A child started by `posix_spawn`
+/// shares the driver's memory until it execs, and Linux carries that
+/// memory's high-water mark into the child's `ru_maxrss`: a floor under
+/// every child's figure. (`getrusage` would not do: the driver's own
+/// `ru_maxrss` carries *its* parent's, cargo's, in the same way.)
 fn own_max_rss() -> u64 {
-    // SAFETY: as in `run_child`.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `usage` is valid for writes.
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
-    u64::try_from(usage.ru_maxrss).unwrap_or(0) * 1024
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|l| {
+                l.strip_prefix("VmHWM:")?
+                    .trim()
+                    .strip_suffix("kB")?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+        })
+        .unwrap_or(0)
+        * 1024
 }
 
 struct Row {
@@ -541,7 +552,7 @@ fn driver(options: Options) -> Result<(), String> {
         if !sizes.contains(&size_mb) {
             sizes.push(size_mb);
         }
-        let mut row = Row {
+        rows.push(Row {
             name,
             label,
             size_mb,
@@ -550,11 +561,16 @@ fn driver(options: Options) -> Result<(), String> {
             rss: Vec::new(),
             digest: String::new(),
             heap_line: None,
-        };
-        for rep in 0..options.reps {
+        });
+    }
+    // Round robin: each repetition runs every allocator once, so a burst of
+    // load from elsewhere on a shared machine hits all of them alike.
+    for rep in 0..options.reps {
+        for row in &mut rows {
+            let (name, size_mb) = (row.name, row.size_mb);
             let run = run_child(name, size_mb)?;
             eprintln!(
-                "{name:>14} {size_mb:>3} MB  run {}/{}: {:7.2} s, peak RSS {:7.1} MiB",
+                "{name:>14} {size_mb:>4} MB  run {}/{}: {:7.2} s, peak RSS {:7.1} MiB",
                 rep + 1,
                 options.reps,
                 run.wall.as_secs_f64(),
@@ -578,7 +594,6 @@ fn driver(options: Options) -> Result<(), String> {
             row.processing.push(run.processing);
             row.rss.push(run.max_rss as f64);
         }
-        rows.push(row);
     }
     // The digest every allocator must match at each size: the first row's
     // at that size (the system allocator's, when it runs).
@@ -621,8 +636,8 @@ fn driver(options: Options) -> Result<(), String> {
          the round trip; then render a generated Markdown document of a quarter of the size with `pulldown-cmark`. \
          *Wall time*: the whole process, from spawn to exit, generation included. *Processing*: the child's own \
          clock around everything but generating the two documents (parse, walk, transform, serialize, round trip, \
-         render), the part the well-known crates do. Both are medians of {reps} runs, one process each, run one after \
-         another. *Peak RSS*: the child's `ru_maxrss` from `wait4` (median), which includes a floor of the driver's \
+         render), the part the well-known crates do. Both are medians of {reps} runs, one process each; each \
+         repetition runs every allocator once, round robin. *Peak RSS*: the child's `ru_maxrss` from `wait4` (median), which includes a floor of the driver's \
          own {floor:.1} MiB that a `posix_spawn`ed child inherits. *Output*: FNV-1a hash and length of the serialized \
          JSON result and of the HTML, which must be the same under every allocator.\n\n",
         reps = options.reps,
