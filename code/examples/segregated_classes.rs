@@ -27,7 +27,9 @@ fn main() -> Result<(), AllocError> {
 
     // ANCHOR: bitmap
     let memory = BreakRegion::new(OwnedRegion::new(1 << 20, 16)?);
-    let mut heap = SegregatedFreeList::new(memory);
+    // Without quick lists (see "Deferred coalescing"), so that every free
+    // goes straight to its class list.
+    let mut heap = SegregatedFreeList::with_quick_lists(memory, 0);
     let small = Layout::from_size_align(40, 8).unwrap(); // 48-byte blocks
     let large = Layout::from_size_align(500, 8).unwrap(); // 512-byte blocks
     let mut blocks = (0..200)

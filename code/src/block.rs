@@ -81,6 +81,12 @@ pub const ALLOCATED: usize = 0b01;
 /// footer below this header to read.
 pub const PREV_ALLOCATED: usize = 0b10;
 
+/// Header flag: this block sits on a *quick list* of the segregated lists:
+/// freed, but kept allocated (not coalesced) for the next request of its
+/// size (deferred coalescing; see
+/// [`segregated`](crate::segregated)). The other allocators never set it.
+pub const QUICK: usize = 0b100;
+
 /// The low bits of a header that hold flags instead of size.
 const FLAGS: usize = ALIGN - 1;
 

@@ -207,9 +207,10 @@ impl<M> Heap<M> {
     // ANCHOR: debug_free_check
     /// In debug builds, panics unless `block` (from a payload pointer given to
     /// `deallocate`) is an allocated block of this heap large enough for
-    /// `layout`. Catches a double free (the allocated bit is already clear)
-    /// and a foreign or misaligned pointer. Release builds trust the caller,
-    /// as `RawAllocator::deallocate` allows them to.
+    /// `layout`. Catches a double free (the allocated bit is already clear,
+    /// or the block waits on a quick list) and a foreign or misaligned
+    /// pointer. Release builds trust the caller, as
+    /// `RawAllocator::deallocate` allows them to.
     #[inline]
     pub(crate) fn debug_check_live(&self, block: Block, layout: Layout) {
         if cfg!(debug_assertions) {
@@ -225,6 +226,11 @@ impl<M> Heap<M> {
             assert!(
                 header & ALLOCATED != 0,
                 "{:#x} is not allocated (double free?)",
+                block.addr() + WORD
+            );
+            assert!(
+                header & crate::block::QUICK == 0,
+                "{:#x} is not allocated (double free?): it waits on a quick list",
                 block.addr() + WORD
             );
             assert!(

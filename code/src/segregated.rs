@@ -48,7 +48,7 @@
 
 use crate::block::{
     fit, layout_block_size, pack, split_front, unpack_size, Block, Blocks, Request, ALIGN,
-    ALLOCATED, MIN_BLOCK, PREV_ALLOCATED,
+    ALLOCATED, MIN_BLOCK, PREV_ALLOCATED, QUICK,
 };
 use crate::free_list::{FreeBlocks, FreeList};
 use crate::heap::{Heap, HeapMemory};
@@ -70,6 +70,15 @@ pub const EXACT_LIMIT: usize = 256;
 /// How many classes the exact sizes take: 14 on 64-bit targets
 /// (32, 48, ..., 240 bytes).
 pub const EXACT_CLASSES: usize = (EXACT_LIMIT - MIN_BLOCK) / ALIGN;
+
+/// Block sizes below this are freed onto a quick list instead of being
+/// coalesced at once: the exact classes.
+pub const QUICK_LIMIT: usize = EXACT_LIMIT;
+
+/// How many blocks one quick list holds, by default, before a free of its
+/// size coalesces as usual. glibc's tcache holds 7 per size by default; a
+/// few more pays off here, where there is no per-thread cache in front.
+pub const QUICK_MAX: usize = 32;
 
 // ANCHOR: size_class
 /// The size class of a block of `size` bytes (a multiple of [`ALIGN`], at
@@ -102,17 +111,40 @@ pub struct SegregatedFreeList<M> {
     lists: [FreeList; CLASSES],
     /// Bit `c` is set if and only if `lists[c]` is not empty.
     bitmap: u64,
+    /// One LIFO *quick list* per exact class: freed blocks that are still
+    /// marked allocated (and [`QUICK`]), linked through their first payload
+    /// word, waiting for a request of their size.
+    quick: [Option<Block>; EXACT_CLASSES],
+    /// The length of each quick list.
+    quick_len: [u32; EXACT_CLASSES],
+    /// The most blocks a quick list holds; 0 coalesces every free at once.
+    quick_max: u32,
 }
 
 impl<M> SegregatedFreeList<M> {
     /// An empty heap over `memory`, taking its first bytes on the first
     /// allocation. `const`, so it can initialise a `static`.
     pub const fn new(memory: M) -> SegregatedFreeList<M> {
+        Self::with_quick_lists(memory, QUICK_MAX as u32)
+    }
+
+    /// An empty heap whose quick lists hold at most `max` blocks each; with
+    /// `max == 0` every free coalesces at once (the plain segregated lists
+    /// of CS:APP, which the book's figures and layout tests show).
+    pub const fn with_quick_lists(memory: M, max: u32) -> SegregatedFreeList<M> {
         SegregatedFreeList {
             heap: Heap::proportional(memory),
             lists: [const { FreeList::new() }; CLASSES],
             bitmap: 0,
+            quick: [None; EXACT_CLASSES],
+            quick_len: [0; EXACT_CLASSES],
+            quick_max: max,
         }
+    }
+
+    /// How many freed blocks wait on quick lists, not yet coalesced.
+    pub fn quick_blocks(&self) -> usize {
+        self.quick_len.iter().map(|&n| n as usize).sum()
     }
 
     /// Every block of the heap in address order, for tests and figures.
@@ -173,6 +205,74 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         }
     }
     // ANCHOR_END: insert_remove
+
+    // ANCHOR: quick_list
+    /// Tries to free `block` (of `size` bytes, header word `header`) onto
+    /// its quick list: it stays marked allocated, so neither neighbour is
+    /// read or written, and it is not coalesced. `false` if the block is
+    /// too large for a quick list or its list is full.
+    ///
+    /// # Safety
+    ///
+    /// `block` is an allocated block of this heap being freed, whose header
+    /// word is `header`.
+    #[inline]
+    unsafe fn push_quick(&mut self, block: Block, header: usize) -> bool {
+        let size = unpack_size(header);
+        if size >= QUICK_LIMIT {
+            return false;
+        }
+        let class = size_class(size);
+        if self.quick_len[class] >= self.quick_max {
+            return false;
+        }
+        // SAFETY: the block is ours again; its first payload word holds the
+        // link (an allocated block of MIN_BLOCK bytes has room for it).
+        unsafe {
+            block.set_header(header | QUICK);
+            block.set_next_free(self.quick[class]);
+        }
+        self.quick[class] = Some(block);
+        self.quick_len[class] += 1;
+        true
+    }
+
+    /// Takes a block of exactly `size` bytes (below [`QUICK_LIMIT`]) off
+    /// its quick list, ready to use: nothing is split, nothing unlinked.
+    #[inline]
+    fn pop_quick(&mut self, size: usize) -> Option<Block> {
+        let class = size_class(size);
+        let block = self.quick[class]?;
+        // SAFETY: quick-listed blocks are allocated blocks of this heap
+        // with their link in the first payload word.
+        unsafe {
+            self.quick[class] = block.next_free();
+            block.set_header(block.header() & !QUICK);
+        }
+        self.quick_len[class] -= 1;
+        Some(block)
+    }
+
+    /// Empties every quick list, freeing and coalescing each block as
+    /// `deallocate` would without them (glibc's `malloc_consolidate`).
+    /// Called before the heap grows, so that no request makes the heap
+    /// larger while free memory waits uncoalesced.
+    #[inline(never)]
+    pub fn consolidate(&mut self) {
+        for class in 0..EXACT_CLASSES {
+            while let Some(block) = self.quick[class] {
+                // SAFETY: as in `pop_quick`; the block then is freed like
+                // any other (allocated bit cleared first, see `deallocate`).
+                unsafe {
+                    self.quick[class] = block.next_free();
+                    block.set_header(block.header() & !(QUICK | ALLOCATED));
+                    self.coalesce(block);
+                }
+            }
+            self.quick_len[class] = 0;
+        }
+    }
+    // ANCHOR_END: quick_list
 
     // ANCHOR: find_fit
     /// A free block of at least `size` bytes, and its size. In the request's
@@ -450,6 +550,12 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     /// it, and returns that block (in its class's list) and its size.
     #[inline(never)]
     fn extend_heap(&mut self, need: usize) -> Result<(Block, usize), AllocError> {
+        if self.quick_blocks() > 0 {
+            self.consolidate();
+            if let Some(found) = self.find_fit(need) {
+                return Ok(found);
+            }
+        }
         let block = self.heap.grow(need)?;
         // SAFETY: `grow` returned a free block of this heap, in no list.
         let block = unsafe { self.coalesce(block) };
@@ -465,6 +571,10 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         let request = Request::new(layout)?;
         let (block, gap) = match self.find_aligned_fit(&request) {
             Some(found) => found,
+            None if self.quick_blocks() > 0 => {
+                self.consolidate();
+                return self.allocate_aligned(layout);
+            }
             None => {
                 let (block, size) = self.extend_heap(request.search)?;
                 (
@@ -505,6 +615,12 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
             return self.allocate_aligned(layout);
         }
         let size = layout_block_size(layout);
+        if size < QUICK_LIMIT {
+            if let Some(block) = self.pop_quick(size) {
+                // SAFETY: a quick-listed block is an allocated block.
+                return Ok(unsafe { block.payload() });
+            }
+        }
         let (block, free) = match self.find_fit(size) {
             Some(found) => found,
             None => self.extend_heap(size)?,
@@ -520,14 +636,17 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
         // guarantee), so its header is one word below it.
         let block = unsafe { Block::from_payload(ptr) };
         self.heap.debug_check_live(block, layout);
-        // The block is usually exactly what `layout` asked for: start
-        // fetching its neighbour's header now, not after our own header
-        // arrives.
-        block.prefetch(layout_block_size(layout));
         // SAFETY: as above; see the implicit list for why the allocated bit
         // is cleared first.
         unsafe {
-            block.set_header(block.header() & !ALLOCATED);
+            let header = block.header();
+            if self.push_quick(block, header) {
+                return;
+            }
+            // The block is usually exactly what `layout` asked for: start
+            // fetching its neighbour's header now.
+            block.prefetch(layout_block_size(layout));
+            block.set_header(header & !ALLOCATED);
             self.coalesce(block);
         }
     }
@@ -574,7 +693,16 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
     /// class, the lists hold exactly the heap's free blocks, and the bitmap
     /// marks exactly the non-empty classes.
     fn check(&self) -> Result<(), HeapError> {
+        let mut quick_blocks = 0;
         let free_blocks = self.heap.check_blocks(|block, free| {
+            // SAFETY: the block walk checked that `block` is a block.
+            let header = unsafe { block.header() };
+            if header & QUICK != 0 {
+                if free || unpack_size(header) >= QUICK_LIMIT {
+                    return Err(HeapError::new(block.addr(), "bad quick-list flag"));
+                }
+                quick_blocks += 1;
+            }
             if free {
                 // SAFETY: the block walk checked that `block` is a block.
                 let class = size_class(unsafe { block.size() });
@@ -610,9 +738,50 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
                 "free lists and heap disagree on the free blocks",
             ));
         }
-        Ok(())
+        self.check_quick_lists(quick_blocks)
     }
     // ANCHOR_END: check
+}
+
+impl<M> SegregatedFreeList<M> {
+    /// The quick-list half of the checker: every quick list holds as many
+    /// blocks as its length says (so no cycle), each a flagged block of
+    /// the list's exact size, and together they hold exactly the
+    /// `flagged` blocks the walk found. A block in two lists, or twice in
+    /// one, would make some list longer than its length or leave a flagged
+    /// block out.
+    fn check_quick_lists(&self, flagged: usize) -> Result<(), HeapError> {
+        let mut listed = 0;
+        for (class, &head) in self.quick.iter().enumerate() {
+            let mut cursor = head;
+            let mut length = 0;
+            while let Some(link) = cursor {
+                if !self.heap.is_header_addr(link.addr()) || length >= self.quick_len[class] {
+                    return Err(HeapError::new(link.addr(), "quick list broken"));
+                }
+                let block = self.heap.block_at(link.addr());
+                // SAFETY: a header position inside the heap: its header
+                // and first payload word are in bounds.
+                let header = unsafe { block.header() };
+                if header & (ALLOCATED | QUICK) != ALLOCATED | QUICK
+                    || size_class(unpack_size(header).max(MIN_BLOCK)) != class
+                {
+                    return Err(HeapError::new(block.addr(), "bad block in a quick list"));
+                }
+                length += 1;
+                // SAFETY: as above.
+                cursor = unsafe { block.next_free() };
+            }
+            if length != self.quick_len[class] {
+                return Err(HeapError::new(0, "quick list shorter than its length"));
+            }
+            listed += length as usize;
+        }
+        if listed != flagged {
+            return Err(HeapError::new(0, "quick lists and heap disagree"));
+        }
+        Ok(())
+    }
 }
 
 // SAFETY: the allocator owns its heap (see `Heap`'s `Send`); the lists point

@@ -427,8 +427,10 @@ fn free_list_figures() {
         ),
     );
 
-    // Segregated lists: one list per size class.
-    let mut heap = SegregatedFreeList::new(figure_region());
+    // Segregated lists: one list per size class. Without quick lists, so
+    // that every free goes straight to its class (the chapter shows the
+    // quick lists separately).
+    let mut heap = SegregatedFreeList::with_quick_lists(figure_region(), 0);
     let mut freed = Vec::new();
     let mut live: Vec<Named> = [
         (40, "a"),

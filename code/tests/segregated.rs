@@ -19,6 +19,12 @@ fn heap(len: usize) -> Heap {
     SegregatedFreeList::new(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()))
 }
 
+/// A heap without quick lists: every free coalesces at once, so the tests
+/// of block layouts see the coalescing they check for.
+fn immediate(len: usize) -> Heap {
+    SegregatedFreeList::with_quick_lists(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()), 0)
+}
+
 fn blocks(heap: &Heap) -> Vec<BlockInfo> {
     real_blocks(heap.blocks())
 }
@@ -36,19 +42,24 @@ fn passes_the_harness_in_a_small_heap() {
 }
 
 #[test]
+fn passes_the_harness_without_quick_lists() {
+    harness::check_random_ops(|| immediate(HEAP / 8));
+}
+
+#[test]
 fn edge_cases() {
     free_lists::zero_size(heap(HEAP));
     free_lists::bad_sizes(heap(HEAP));
-    free_lists::alignments(heap(64 * 1024), blocks);
-    free_lists::exhaustion(heap(16 * 1024), blocks);
-    free_lists::coalescing(heap(HEAP), blocks);
-    free_lists::splitting(heap(free_lists::SPLIT_HEAP), blocks);
-    free_lists::corruption_is_detected(|| heap(HEAP));
+    free_lists::alignments(immediate(64 * 1024), blocks);
+    free_lists::exhaustion(immediate(16 * 1024), blocks);
+    free_lists::coalescing(immediate(HEAP), blocks);
+    free_lists::splitting(immediate(free_lists::SPLIT_HEAP), blocks);
+    free_lists::corruption_is_detected(|| immediate(HEAP));
 }
 
 #[test]
 fn free_blocks_go_to_their_class_and_the_bitmap_follows() {
-    let mut heap = heap(HEAP);
+    let mut heap = immediate(HEAP);
     let l = layout(100, 8); // a 112-byte block
     let a = filled(&mut heap, l, 1);
     filled(&mut heap, l, 2);
@@ -66,6 +77,52 @@ fn free_blocks_go_to_their_class_and_the_bitmap_follows() {
     assert_eq!(again, a);
     assert_eq!(heap.bitmap(), 0);
     assert_eq!(heap.class_list(CLASSES).count(), 0);
+}
+
+#[test]
+fn small_frees_wait_on_quick_lists_until_the_heap_would_grow() {
+    let mut heap = heap(HEAP);
+    let l = layout(40, 8); // a 48-byte block: a quick size
+    let a = filled(&mut heap, l, 1);
+    let b = filled(&mut heap, l, 2);
+    filled(&mut heap, l, 3);
+    // SAFETY: live, freed once each.
+    unsafe {
+        heap.deallocate(a, l);
+        heap.deallocate(b, l);
+    }
+    // Not coalesced: both still look allocated, and wait on a quick list.
+    assert_eq!(shape(&blocks(&heap)), "AAA");
+    assert_eq!(heap.quick_blocks(), 2);
+    assert_eq!(heap.bitmap(), 0);
+    heap.check().unwrap();
+    // The same size comes straight back, last freed first.
+    assert_eq!(heap.allocate(l).unwrap(), b);
+    assert_eq!(heap.quick_blocks(), 1);
+    heap.check().unwrap();
+    // SAFETY: live, freed once.
+    unsafe { heap.deallocate(b, l) };
+    // A request that nothing free can serve consolidates before the heap
+    // grows: a and b merge into one 96-byte block, which serves it.
+    let size = heap.heap_size();
+    let c = heap.allocate(layout(80, 8)).unwrap();
+    assert_eq!((c, heap.heap_size(), heap.quick_blocks()), (a, size, 0));
+    heap.check().unwrap();
+}
+
+#[test]
+fn a_damaged_quick_list_is_detected() {
+    let mut heap = heap(HEAP);
+    let l = layout(40, 8);
+    let a = filled(&mut heap, l, 1);
+    filled(&mut heap, l, 2);
+    // SAFETY: `a` is live and freed once; then its link is pointed back
+    // at itself, as a write after free might.
+    unsafe {
+        heap.deallocate(a, l);
+        a.as_ptr().cast::<usize>().write(addr(a) - WORD);
+    }
+    assert!(heap.check().is_err());
 }
 
 #[test]
