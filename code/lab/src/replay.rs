@@ -387,9 +387,9 @@ fn bare_pass<A: RawAllocator>(alloc: &mut A, ops: &[BareOp], ptrs: &mut [NonNull
 /// allocator: the cost of the replay tool's bookkeeping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Overhead {
-    /// Median seconds of [`pass`], the replay tool's timed loop.
+    /// Median seconds of `pass`, the replay tool's timed loop.
     pub replay: f64,
-    /// Median seconds of [`bare_pass`].
+    /// Median seconds of `bare_pass`.
     pub bare: f64,
 }
 

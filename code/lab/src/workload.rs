@@ -1,7 +1,7 @@
 //! Real, allocation-heavy workloads from well-known crates, for running a
 //! whole program under each allocator (the `workload` binary).
 //!
-//! - [`json`]: generate a large JSON document (deterministically: many small
+//! - [`json`](fn@json): generate a large JSON document (deterministically: many small
 //!   strings, maps and arrays), print it, parse it back with `serde_json`
 //!   into a `Value` tree, walk the tree, transform it (group, sort, dedupe,
 //!   aggregate), serialize the result and parse that again to check the
