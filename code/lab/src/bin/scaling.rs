@@ -14,9 +14,11 @@
 //!   what the lock alone does;
 //! - glibc malloc (`System`) and `mimalloc` as they are: per-thread caches
 //!   and arenas, no global lock.
+//! - a control: the same steps with no allocator at all, which shows how
+//!   far any program could scale on the (shared) machine during the run.
 //!
 //! Throughput is steps per second over all threads (median of `--reps`
-//! runs, 7 by default). Each run of a book allocator gets a fresh allocator
+//! runs, 9 by default, round robin). Each run of a book allocator gets a fresh allocator
 //! over the same mapping, so its pages are already present after the first.
 //! Writes `imgs/scaling-table.md`.
 //!
@@ -121,9 +123,40 @@ fn program(heap: &(impl GlobalAlloc + ?Sized), seed: u64) -> usize {
     failures
 }
 
-/// Runs the program on `threads` threads at once; returns the seconds from
-/// the moment all are ready to the moment the last one is done.
+/// Runs the program on `threads` threads at once, on `heap`.
 fn run(heap: &(impl GlobalAlloc + Sync), threads: usize) -> Result<f64, String> {
+    run_with(threads, |t| program(heap, t))
+}
+
+/// The control: the same steps without an allocator. Each slot is a fixed
+/// 512-byte piece of a buffer the thread owns, and a step writes the bytes
+/// an allocation would have touched. Nothing is shared, so it scales as far
+/// as the machine lets any program scale at that moment.
+fn control(seed: u64) -> usize {
+    let mut rng = Rng(0x9e37_79b9 ^ seed.wrapping_mul(0x1_0000_0001));
+    let mut memory = vec![0u8; SLOTS * 512];
+    let mut sizes = [0usize; SLOTS];
+    for _ in 0..STEPS {
+        let slot = rng.below(SLOTS);
+        let size = 8 + rng.below(505);
+        let block = &mut memory[slot * 512..slot * 512 + 512];
+        if sizes[slot] == 0 || rng.below(4) == 0 {
+            block[0] = size as u8;
+            block[size - 1] = size as u8;
+            sizes[slot] = size;
+        } else {
+            sizes[slot] = 0;
+        }
+    }
+    black_box(&memory);
+    0
+}
+
+/// Runs `program(thread)` on `threads` threads at once; returns the seconds
+/// from the moment all are ready to the moment the last one is done.
+/// `program` returns its number of failed calls.
+fn run_with(threads: usize, program: impl Fn(u64) -> usize + Sync) -> Result<f64, String> {
+    let program = &program;
     let ready = Barrier::new(threads + 1);
     let (seconds, failures) = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
@@ -131,7 +164,7 @@ fn run(heap: &(impl GlobalAlloc + Sync), threads: usize) -> Result<f64, String> 
                 let ready = &ready;
                 s.spawn(move || {
                     ready.wait();
-                    program(heap, t as u64)
+                    program(t as u64)
                 })
             })
             .collect();
@@ -179,6 +212,10 @@ fn contenders(heap: &'static OwnedHeap) -> Vec<Contender> {
             name: "`mimalloc`",
             run: Box::new(|threads| run(&mimalloc::MiMalloc, threads)),
         },
+        Contender {
+            name: "control: the same steps, no allocator",
+            run: Box::new(|threads| run_with(threads, control)),
+        },
     ]
 }
 
@@ -194,7 +231,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 
 fn parse_args() -> Result<(usize, Option<PathBuf>), String> {
     let usage = "usage: scaling [--reps N] [--out FILE | --no-write]";
-    let mut reps = 7;
+    let mut reps = 9;
     let mut out =
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/scaling-table.md"));
     let mut args = std::env::args().skip(1);
@@ -307,7 +344,10 @@ fn scaling() -> Result<(), String> {
          thread takes {STEPS} steps on its own {SLOTS} slots: allocate 8 to 512 bytes into an empty slot, or free \
          (three times in four) or resize the block in a full one, writing the block's first and last byte. Perfect \
          scaling would double the rate from 1 to 2 threads. **The machine has {cores} cores**, so 4 threads cannot \
-         run faster than 2: they only add contention and context switches.\n\n\
+         run faster than 2: they only add contention and context switches. \
+         The control row runs the same steps without allocating (each slot a fixed piece of the thread's own buffer): \
+         nothing is shared, so its scaling is what the machine (a VM whose cores other jobs share) gave any \
+         program during this run; read the allocators' scaling against it.\n\n\
          Measured by `{COMMAND}` on {summary}.\n",
         cores = machine.cores,
         spread = spread,
