@@ -18,8 +18,9 @@
 //!   far any program could scale on the (shared) machine during the run.
 //!
 //! Throughput is steps per second over all threads (median of `--reps`
-//! runs, 9 by default, round robin). Each run of a book allocator gets a fresh allocator
-//! over the same mapping, so its pages are already present after the first.
+//! runs, 9 by default, round robin). Each run of a book allocator gets a
+//! fresh allocator over the same mapping, so its pages are already present
+//! after the first.
 //! Writes `imgs/scaling-table.md`.
 //!
 //! `cargo run --release -p lab --bin scaling`
@@ -353,6 +354,15 @@ fn scaling() -> Result<(), String> {
         spread = spread,
         summary = machine.summary(),
     ));
+    // The control's 2-thread scaling: how much of a second core this run had.
+    let control = rows.last().map_or(0.0, |(_, rates)| rates[1] / rates[0]);
+    if control < 1.6 {
+        text.push_str(&format!(
+            "\n**Warning**: the control scaled only {control:.2}× on 2 threads: other jobs held the second core for \
+             much of this run, so these numbers understate every allocator's scaling. Run it again on a quiet machine.\n"
+        ));
+        eprintln!("warning: the control scaled only {control:.2}× on 2 threads (a busy machine)");
+    }
     println!("\n{text}");
     if let Some(path) = out {
         std::fs::write(&path, &text).map_err(|e| format!("writing {}: {e}", path.display()))?;
