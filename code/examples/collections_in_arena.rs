@@ -2,8 +2,7 @@
 //! heap, on stable Rust, through `allocator-api2`.
 //!
 //! `cargo run --example collections_in_arena`
-use allocator_api2::boxed::Box;
-use allocator_api2::vec::Vec;
+use allocators::api2::{Box, Vec};
 use allocators::bump::BumpAllocator;
 use allocators::global::Locked;
 use allocators::region::OwnedRegion;

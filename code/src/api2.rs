@@ -9,14 +9,19 @@
 //! a lock, can hold collections.
 //!
 //! ```
+//! use allocators::api2::Vec;
 //! use allocators::{bump::BumpAllocator, global::Locked, region::OwnedRegion};
-//! use allocator_api2::vec::Vec;
 //!
 //! let arena = Locked::new(BumpAllocator::new(OwnedRegion::new(4096, 16).unwrap()));
 //! let mut v: Vec<u32, &Locked<_>> = Vec::new_in(&arena);
 //! v.extend([1, 2, 3]);
 //! assert_eq!(v.iter().sum::<u32>(), 6);
 //! ```
+
+/// The collections that take an allocator parameter, re-exported so that
+/// code using them names the same `allocator-api2` as this crate (a program
+/// may link more than one version of it).
+pub use allocator_api2::{boxed::Box, vec::Vec};
 
 use crate::global::Locked;
 use crate::raw_allocator::RawAllocator;
