@@ -4,7 +4,8 @@
 //! each, and the heap is compared at the end: its size, how many free blocks
 //! it has, and the largest one.
 //!
-//! `cargo run --example placement_policies`
+//! `cargo run -q --release --example placement_policies > imgs/placement-policies-output.txt`
+//! writes the output the book shows.
 use allocators::heap::BreakRegion;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::{AllocError, RawAllocator};
@@ -83,6 +84,8 @@ fn main() -> Result<(), AllocError> {
     assert!(next.heap_size > first.heap_size && next.heap_size > best.heap_size);
     // Best fit leaves the fewest splinters.
     assert!(best.free_blocks < first.free_blocks);
+    // First fit keeps the largest free block of the three.
+    assert!(first.largest_free > best.largest_free);
     // ANCHOR_END: compare
     Ok(())
 }

@@ -1,5 +1,5 @@
-//! Segregated free lists: size classes, the bitmap of non-empty classes, and
-//! resizing in place.
+//! Segregated free lists: size classes, which end of a free block a request
+//! takes, the bitmap of non-empty classes, and resizing in place.
 //!
 //! `cargo run --example segregated_classes`
 use allocators::heap::BreakRegion;
@@ -21,9 +21,37 @@ fn main() -> Result<(), AllocError> {
         [14, 15, 18]
     );
     assert_eq!(size_class(256 + 48), size_class(256)); // both in [256, 320)
-                                                       // The largest sizes all share the last class.
+
+    // The last class is the exception: it takes every size from 1.25 MiB
+    // (5 << 18 bytes) up, however large.
+    assert_eq!(size_class((5 << 18) - 16), CLASSES - 2);
+    assert_eq!(size_class(5 << 18), CLASSES - 1);
     assert_eq!(size_class(usize::MAX & !15), CLASSES - 1);
     // ANCHOR_END: classes
+
+    // ANCHOR: carve
+    let memory = BreakRegion::new(OwnedRegion::new(1 << 16, 16)?);
+    let mut heap = SegregatedFreeList::with_quick_lists(memory, 0);
+    let big = Layout::from_size_align(2032, 8).unwrap(); // a 2048-byte block
+    let small = Layout::from_size_align(40, 8).unwrap(); // 48-byte blocks
+    let large = Layout::from_size_align(500, 8).unwrap(); // 512-byte blocks
+    let hole = heap.allocate(big)?;
+    // A small block above the hole keeps it from merging with the top.
+    let _guard = heap.allocate(small)?;
+    // SAFETY: `hole` is live with `big`, freed once.
+    unsafe { heap.deallocate(hole, big) };
+    // The hole is now the heap's only free block: 2048 bytes, from `hole`.
+    assert_eq!(heap.blocks().filter(|b| b.is_free()).count(), 1);
+    // A small request takes the hole's last 48 bytes...
+    let s = heap.allocate(small)?;
+    assert_eq!(s.as_ptr() as usize, hole.as_ptr() as usize + 2048 - 48);
+    // ...and a large one its first 512, so the free rest stays in one piece
+    // between them.
+    let l = heap.allocate(large)?;
+    assert_eq!(l, hole);
+    assert_eq!(heap.blocks().filter(|b| b.is_free()).count(), 1);
+    heap.check().expect("the heap checker finds nothing wrong");
+    // ANCHOR_END: carve
 
     // ANCHOR: bitmap
     let memory = BreakRegion::new(OwnedRegion::new(1 << 20, 16)?);
