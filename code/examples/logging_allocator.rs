@@ -17,23 +17,36 @@ static LOGGED: AtomicUsize = AtomicUsize::new(0);
 // logging reads only `layout` and allocates nothing.
 unsafe impl GlobalAlloc for Logging {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.size() >= 1 << 20 {
-            // Not `eprintln!`: formatting into a `String` would allocate, and
-            // this *is* the allocator. Write into a buffer on the stack and
-            // hand it straight to the kernel.
-            let mut line = [0u8; 64];
-            let len = format_line(&mut line, layout.size());
-            // SAFETY: `line[..len]` is initialized; fd 2 is stderr.
-            unsafe { libc::write(2, line.as_ptr().cast(), len) };
-            LOGGED.fetch_add(1, Ordering::Relaxed);
-        }
+        log(layout);
         // SAFETY: the caller's guarantees for `alloc` carry over.
         unsafe { System.alloc(layout) }
     }
 
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // Forwarded rather than left to the default (alloc, then write
+        // zeros), so that `vec![0; n]` keeps System's free zeroed pages.
+        log(layout);
+        // SAFETY: the caller's guarantees for `alloc_zeroed` carry over.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        // SAFETY: `ptr` came from `System` with this layout.
         unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+/// Logs a request of at least 1 MiB to standard error.
+fn log(layout: Layout) {
+    if layout.size() >= 1 << 20 {
+        // Not `eprintln!`: formatting into a `String` would allocate, and
+        // this *is* the allocator. Write into a buffer on the stack and hand
+        // it straight to the kernel.
+        let mut line = [0u8; 64];
+        let len = format_line(&mut line, layout.size());
+        // SAFETY: `line[..len]` is initialized; fd 2 is stderr.
+        unsafe { libc::write(2, line.as_ptr().cast(), len) };
+        LOGGED.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -36,8 +36,13 @@ fn main() {
     // SAFETY: the size is not zero.
     let by_hand = unsafe { alloc(layout) };
     assert!(!by_hand.is_null());
+    // The optimizer may merge alloc and zeroing into alloc_zeroed, or drop
+    // zeroing that nothing reads: `black_box` hides the value written from
+    // it, and says that the bytes are used.
+    let zero = std::hint::black_box(0);
     // SAFETY: the block is valid for SIZE bytes.
-    unsafe { by_hand.write_bytes(0, SIZE) };
+    unsafe { by_hand.write_bytes(zero, SIZE) };
+    std::hint::black_box(by_hand);
     let after_by_hand = resident();
 
     let mib = |bytes: usize| bytes >> 20;

@@ -270,7 +270,9 @@ fn aggregate_note(a: &Aggregate) -> String {
             a.traces - a.completed
         ));
     }
-    if a.util_traces != a.traces {
+    if a.util_traces == 0 {
+        note.push("utilization not measured (see the footprint methods)".to_string());
+    } else if a.util_traces != a.traces {
         note.push(format!("utilization over {} trace(s)", a.util_traces));
     }
     note.join("; ")

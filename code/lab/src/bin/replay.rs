@@ -63,9 +63,12 @@ util = peak live payload / peak heap footprint, where the footprint is:
 
 system is glibc's malloc/realloc/free as a C program gets it. Its behaviour
 depends on GLIBC_TUNABLES, which the output header prints, e.g.
-  GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=1073741824
-keeps every block in the brk heap and never gives memory back, which makes
-it comparable with allocators that own one region.
+  GLIBC_TUNABLES=glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=33554432
+serves every request below 32 MiB from the brk heap (the largest
+M_MMAP_THRESHOLD that mallopt(3) documents for 64-bit; some glibc versions
+silently ignore a larger one), never trims it, and stops both thresholds
+from adjusting themselves, which makes it comparable with allocators that
+own one region.
 
 exit status: 0 (also when an allocator runs out of memory: the table says
 `OOM at line N`), 1 if --check found a violation, 2 for bad usage or a bad
