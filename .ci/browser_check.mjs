@@ -19,8 +19,20 @@ const browser = await chromium.launch({
   ],
 });
 let failures = 0;
+const outside = [];
 for (const theme of ["light", "navy"]) {
   const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  // CI has no network. The one outside request a page makes is mdBook's
+  // question to the Rust playground, which crates it has (to decide which
+  // code blocks get a Run button): answer it as the playground would for the
+  // crates the book uses. Anything else leaving the machine is a bug.
+  await context.route((url) => url.hostname !== "127.0.0.1", (route) => {
+    if (route.request().url() === "https://play.rust-lang.org/meta/crates") {
+      return route.fulfill({ json: { crates: [{ name: "libc", version: "0.2", id: "libc" }] } });
+    }
+    outside.push(route.request().url());
+    return route.abort();
+  });
   // mdBook reads the theme from localStorage before the page paints.
   await context.addInitScript((t) => localStorage.setItem("mdbook-theme", JSON.stringify(t)), theme);
   for (const path of pages) {
@@ -46,5 +58,6 @@ for (const theme of ["light", "navy"]) {
   await context.close();
 }
 await browser.close();
+for (const url of new Set(outside)) { console.log(`request to the outside world: ${url}`); failures += 1; }
 console.log(`${failures ? "browser check failed" : "browser check passed"}: ${pages.length} pages x 2 themes`);
 process.exit(failures ? 1 : 0);
