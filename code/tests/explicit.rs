@@ -41,13 +41,7 @@ fn address_ordered_passes_the_harness() {
 #[test]
 fn edge_cases_for_every_policy() {
     for insertion in POLICIES {
-        free_lists::zero_size(heap(HEAP, insertion));
-        free_lists::bad_sizes(heap(HEAP, insertion));
-        free_lists::alignments(heap(64 * 1024, insertion), blocks);
-        free_lists::exhaustion(heap(16 * 1024, insertion), blocks);
-        free_lists::coalescing(heap(HEAP, insertion), blocks);
-        free_lists::splitting(heap(free_lists::SPLIT_HEAP, insertion), blocks);
-        free_lists::corruption_is_detected(|| heap(HEAP, insertion));
+        free_lists::every_edge_case(|len| heap(len, insertion), blocks, HEAP);
     }
 }
 

@@ -46,13 +46,7 @@ fn best_fit_passes_the_harness() {
 #[test]
 fn edge_cases_for_every_policy() {
     for placement in POLICIES {
-        free_lists::zero_size(heap(HEAP, placement));
-        free_lists::bad_sizes(heap(HEAP, placement));
-        free_lists::alignments(heap(64 * 1024, placement), blocks);
-        free_lists::exhaustion(heap(16 * 1024, placement), blocks);
-        free_lists::coalescing(heap(HEAP, placement), blocks);
-        free_lists::splitting(heap(free_lists::SPLIT_HEAP, placement), blocks);
-        free_lists::corruption_is_detected(|| heap(HEAP, placement));
+        free_lists::every_edge_case(|len| heap(len, placement), blocks, HEAP);
     }
 }
 

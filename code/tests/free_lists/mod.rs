@@ -278,3 +278,20 @@ pub fn corruption_is_detected<A: RawAllocator>(make: impl Fn() -> A) {
     }
     assert!(heap.check().is_err());
 }
+
+/// Every edge case above, on fresh allocators from `heap(len)`: what the
+/// implicit and explicit lists run for each of their policies. (`heap_len`
+/// is the size for the cases that need no particular one.)
+pub fn every_edge_case<A: RawAllocator>(
+    heap: impl Fn(usize) -> A,
+    blocks: impl Fn(&A) -> Vec<BlockInfo> + Copy,
+    heap_len: usize,
+) {
+    zero_size(heap(heap_len));
+    bad_sizes(heap(heap_len));
+    alignments(heap(64 * 1024), blocks);
+    exhaustion(heap(16 * 1024), blocks);
+    coalescing(heap(heap_len), blocks);
+    splitting(heap(SPLIT_HEAP), blocks);
+    corruption_is_detected(|| heap(heap_len));
+}
