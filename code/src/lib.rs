@@ -11,6 +11,7 @@
 //! - [`growing_bump`]: a bump allocator that maps a new chunk when one is full.
 //! - [`arena`]: typed values in a bump allocator, with lifetimes checked by the compiler.
 //! - [`global`]: `Locked`, which makes any allocator Rust's `#[global_allocator]`.
+//! - [`checked`]: `Checked`, which checks every call of any allocator against a shadow model.
 //! - [`counting`]: `Counting`, a global allocator that counts calls, bytes, the peak and sizes.
 //! - [`pool`]: the pool allocator: same-size slots on an intrusive free list, O(1) each way.
 //! - [`api2`]: `Locked` behind the `Allocator` trait (via `allocator-api2`), so
@@ -40,6 +41,7 @@ pub mod api2;
 pub mod arena;
 pub mod block;
 pub mod bump;
+pub mod checked;
 pub mod counting;
 pub mod diagram;
 pub mod explicit;

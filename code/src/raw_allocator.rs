@@ -43,7 +43,7 @@ pub enum AllocError {
     /// The allocator has no free memory large enough, and could not get more.
     OutOfMemory,
     /// The size (with padding or a header added) does not fit in a `usize`,
-    /// or is too large to describe with a [`Layout`].
+    /// or is too large to describe with a `Layout`.
     SizeOverflow,
     /// The allocator does not serve this alignment at all (not merely "not
     /// right now"): asking again with more memory would not help.
@@ -94,25 +94,25 @@ impl std::error::Error for HeapError {}
 // ANCHOR: raw_allocator
 /// An allocator: hands out blocks of memory and takes them back.
 ///
-/// See the [module documentation](self) for how this differs from
-/// `GlobalAlloc`, and for what a zero-size request means.
+/// Unlike `GlobalAlloc`, it takes `&mut self`, it reports failure as an
+/// `AllocError`, it can be inspected, and a zero-size request is valid: the
+/// block it returns is non-null and aligned, and has no bytes behind it.
 pub trait RawAllocator {
     /// Allocates a block of at least `layout.size()` bytes, aligned to
     /// `layout.align()`.
     ///
     /// The block's contents are unspecified. It stays valid until it is
-    /// passed to [`deallocate`](Self::deallocate) or
-    /// [`reallocate`](Self::reallocate), or the allocator is dropped or reset.
+    /// passed to `deallocate` or `reallocate`, or the allocator is dropped
+    /// or reset.
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError>;
 
     /// Gives a block back to the allocator.
     ///
     /// # Safety
     ///
-    /// `ptr` must have come from [`allocate`](Self::allocate) or
-    /// [`reallocate`](Self::reallocate) on this same allocator, with this
-    /// `layout` (for a reallocated block: the old alignment and the new
-    /// size), and must not have been deallocated or reallocated since. The
+    /// `ptr` must have come from `allocate` or `reallocate` on this same
+    /// allocator, with this `layout` (for a reallocated block: the old
+    /// alignment and the new size), and must not have been deallocated or reallocated since. The
     /// caller must not use the block afterwards.
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout);
 
@@ -127,8 +127,8 @@ pub trait RawAllocator {
     ///
     /// # Safety
     ///
-    /// As for [`deallocate`](Self::deallocate): `ptr` is a live block of this
-    /// allocator, allocated with layout `old`.
+    /// As for `deallocate`: `ptr` is a live block of this allocator,
+    /// allocated with layout `old`.
     unsafe fn reallocate(
         &mut self,
         ptr: NonNull<u8>,
@@ -143,12 +143,11 @@ pub trait RawAllocator {
     /// this allocator carves blocks out of (its heap, or each chunk of it).
     ///
     /// Every byte of every block it hands out lies in one of these ranges.
-    /// Tools use it to draw the heap; tests use it through
-    /// [`owns`](Self::owns).
+    /// Tools use it to draw the heap; tests use it through `owns`.
     fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>));
 
     /// Returns `true` if the addresses `block` lie inside one region of this
-    /// allocator (see [`for_each_region`](Self::for_each_region)).
+    /// allocator (see `for_each_region`).
     fn owns(&self, block: Range<usize>) -> bool {
         let mut found = false;
         self.for_each_region(&mut |region| {
@@ -164,11 +163,11 @@ pub trait RawAllocator {
     /// the heap from its start to its break.
     fn heap_size(&self) -> usize;
 
-    /// The high-water mark of [`heap_size`](Self::heap_size): the most
-    /// memory the heap ever took since the allocator was created.
+    /// The high-water mark of `heap_size`: the most memory the heap ever
+    /// took since the allocator was created.
     ///
     /// Peak live payload bytes divided by the footprint is the allocator's
-    /// *utilization* (CS:APP §9.9.7).
+    /// *peak utilization* (CS:APP 3e §9.9.3).
     fn footprint(&self) -> usize;
 
     /// The heap checker: walks the allocator's data structures and reports
@@ -212,6 +211,52 @@ pub unsafe fn reallocate_by_copy<A: RawAllocator + ?Sized>(
     Ok(new)
 }
 // ANCHOR_END: reallocate_by_copy
+
+/// A borrowed allocator is an allocator: tools and adapters (such as
+/// `checked::Checked`) can wrap `&mut A` and leave the caller its allocator.
+impl<A: RawAllocator + ?Sized> RawAllocator for &mut A {
+    #[inline]
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        (**self).allocate(layout)
+    }
+
+    #[inline]
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the caller's guarantee, passed on unchanged.
+        unsafe { (**self).deallocate(ptr, layout) }
+    }
+
+    #[inline]
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        old: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<u8>, AllocError> {
+        // SAFETY: the caller's guarantee, passed on unchanged.
+        unsafe { (**self).reallocate(ptr, old, new_size) }
+    }
+
+    fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
+        (**self).for_each_region(visit)
+    }
+
+    fn owns(&self, block: Range<usize>) -> bool {
+        (**self).owns(block)
+    }
+
+    fn heap_size(&self) -> usize {
+        (**self).heap_size()
+    }
+
+    fn footprint(&self) -> usize {
+        (**self).footprint()
+    }
+
+    fn check(&self) -> Result<(), HeapError> {
+        (**self).check()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,8 +3,9 @@
 //! [`check_random_ops`] generates random programs: sequences of allocate,
 //! deallocate and reallocate calls with random sizes (zero and absurdly large
 //! ones included) and alignments (1 to 64 KiB). [`replay`] runs one program
-//! against an allocator and a *shadow model*, the list of blocks that should
-//! be live, and checks after every step that:
+//! against an allocator wrapped in `allocators::checked::Checked`, the
+//! crate's *shadow model* of the blocks that should be live (the lab's replay
+//! tool uses the same adapter), which checks after every step that:
 //!
 //! - a block is aligned as asked, lies inside the allocator's memory
 //!   ([`RawAllocator::owns`]), and overlaps no other live block;
@@ -26,6 +27,7 @@
 // Each test binary uses a different part of the harness.
 #![allow(dead_code)]
 
+use allocators::checked::Checked;
 use allocators::raw_allocator::RawAllocator;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -114,17 +116,9 @@ pub fn check_random_ops<A: RawAllocator>(make: impl Fn() -> A) {
     }
 }
 
-/// A block the allocator handed out, as the model remembers it.
-#[derive(Debug)]
-struct Block {
-    ptr: NonNull<u8>,
-    layout: Layout,
-    /// Seeds the block's byte pattern.
-    tag: u8,
-}
-
-/// The byte at `offset` of a block with `tag`: differs between neighbouring
-/// blocks and along a block, so a shifted copy is caught too.
+/// The byte at `offset` of a block with `tag`, for the hand-written tests:
+/// differs between neighbouring blocks and along a block, so a shifted copy
+/// is caught too.
 fn pattern(tag: u8, offset: usize) -> u8 {
     tag.wrapping_mul(31).wrapping_add((offset % 251) as u8)
 }
@@ -143,187 +137,83 @@ fn corrupted(ptr: NonNull<u8>, len: usize, tag: u8) -> Option<usize> {
     (0..len).find(|&offset| unsafe { ptr.add(offset).read() } != pattern(tag, offset))
 }
 
-/// The shadow model: what should be allocated, and the checks.
-struct Model<'a, A: RawAllocator> {
-    alloc: &'a mut A,
-    live: Vec<Block>,
-    next_tag: u8,
-    footprint: usize,
+/// Fails the test case with the first promise the allocator broke.
+fn verdict<A: RawAllocator>(alloc: &Checked<A>, step: usize) -> Result<(), TestCaseError> {
+    match alloc.violation() {
+        None => Ok(()),
+        Some(violation) => Err(TestCaseError::fail(format!("step {step}: {violation}"))),
+    }
 }
 
-impl<A: RawAllocator> Model<'_, A> {
-    /// Checks a block the allocator just returned (but has not filled yet).
-    fn check_new_block(
-        &self,
-        ptr: NonNull<u8>,
-        layout: Layout,
-        step: usize,
-    ) -> Result<(), TestCaseError> {
-        let addr = ptr.as_ptr().addr();
-        prop_assert!(
-            addr.is_multiple_of(layout.align()),
-            "step {step}: {addr:#x} is not aligned to {}",
-            layout.align()
-        );
-        if layout.size() == 0 {
-            // No bytes: nothing to own or overlap.
-            return Ok(());
-        }
-        let block = addr..addr + layout.size();
-        prop_assert!(
-            self.alloc.owns(block.clone()),
-            "step {step}: {block:x?} is outside the allocator's memory"
-        );
-        for other in self.live.iter().filter(|other| other.layout.size() > 0) {
-            let start = other.ptr.as_ptr().addr();
-            let end = start + other.layout.size();
-            prop_assert!(
-                block.end <= start || end <= block.start,
-                "step {step}: {block:x?} overlaps live block {:x?}",
-                start..end
-            );
-        }
-        Ok(())
-    }
-
-    /// Checks the whole allocator after a step.
-    fn check_heap(&mut self, step: usize) -> Result<(), TestCaseError> {
-        if let Err(error) = self.alloc.check() {
-            return Err(TestCaseError::fail(format!(
-                "step {step}: checker: {error}"
-            )));
-        }
-        let live: usize = self.live.iter().map(|block| block.layout.size()).sum();
-        let (heap, footprint) = (self.alloc.heap_size(), self.alloc.footprint());
-        prop_assert!(
-            live <= heap,
-            "step {step}: {live} live bytes in a heap of {heap}"
-        );
-        prop_assert!(
-            heap <= footprint,
-            "step {step}: heap {heap} above footprint {footprint}"
-        );
-        prop_assert!(footprint >= self.footprint, "step {step}: footprint shrank");
-        self.footprint = footprint;
-        Ok(())
-    }
-
-    fn pick(&self, pick: &Index, newest: bool) -> Option<usize> {
-        match self.live.len() {
-            0 => None,
-            n if newest => Some(n - 1),
-            n => Some(pick.index(n)),
-        }
-    }
-
-    fn free(&mut self, i: usize, step: usize) -> Result<(), TestCaseError> {
-        let block = self.live.remove(i);
-        if let Some(offset) = corrupted(block.ptr, block.layout.size(), block.tag) {
-            return Err(TestCaseError::fail(format!(
-                "step {step}: byte {offset} of {block:?} changed"
-            )));
-        }
-        // SAFETY: the block is live, with this layout, and forgotten by the
-        // model from now on.
-        unsafe { self.alloc.deallocate(block.ptr, block.layout) };
-        Ok(())
-    }
-
-    fn step(&mut self, op: &Op, step: usize) -> Result<(), TestCaseError> {
+/// Runs `program` against `alloc`, through `Checked` (the crate's shadow
+/// model, which checks everything after every call), then frees every block
+/// that is still live, newest first.
+pub fn replay<A: RawAllocator>(alloc: &mut A, program: &[Op]) -> Result<(), TestCaseError> {
+    let mut checked = Checked::new(alloc);
+    // Live blocks in allocation order, so that `newest` picks the last one.
+    let mut live: Vec<(NonNull<u8>, Layout)> = Vec::new();
+    verdict(&checked, 0)?;
+    for (i, op) in program.iter().enumerate() {
+        let step = i + 1;
         match *op {
             Op::Alloc { size, align } => {
                 // Sizes a Layout cannot describe never reach an allocator.
                 let Ok(layout) = Layout::from_size_align(size, align) else {
-                    return Ok(());
+                    continue;
                 };
-                if let Ok(ptr) = self.alloc.allocate(layout) {
-                    self.check_new_block(ptr, layout, step)?;
-                    let tag = self.next_tag;
-                    self.next_tag = self.next_tag.wrapping_add(1);
-                    fill(ptr, size, tag);
-                    self.live.push(Block { ptr, layout, tag });
+                if let Ok(ptr) = checked.allocate(layout) {
+                    live.push((ptr, layout));
                 }
             }
             Op::Free { ref pick, newest } => {
-                let Some(i) = self.pick(pick, newest) else {
-                    return Ok(());
+                let Some(i) = pick_index(&live, pick, newest) else {
+                    continue;
                 };
-                self.free(i, step)?;
+                let (ptr, layout) = live.remove(i);
+                // SAFETY: a live block with this layout, forgotten from now on.
+                unsafe { checked.deallocate(ptr, layout) };
             }
             Op::Realloc {
                 ref pick,
                 newest,
                 new_size,
             } => {
-                let Some(i) = self.pick(pick, newest) else {
-                    return Ok(());
+                let Some(i) = pick_index(&live, pick, newest) else {
+                    continue;
                 };
-                let old = &self.live[i];
-                let (ptr, layout, tag) = (old.ptr, old.layout, old.tag);
-                if let Some(offset) = corrupted(ptr, layout.size(), tag) {
-                    return Err(TestCaseError::fail(format!(
-                        "step {step}: byte {offset} of {old:?} changed"
-                    )));
-                }
-                // SAFETY: the block is live with this layout; on success the
-                // model replaces it, on failure it stays.
-                match unsafe { self.alloc.reallocate(ptr, layout, new_size) } {
-                    Ok(new_ptr) => {
-                        let block = self.live.remove(i);
-                        let new_layout = Layout::from_size_align(new_size, layout.align())
-                            .map_err(|_| {
-                                TestCaseError::fail(format!(
-                                    "step {step}: resized to an invalid layout"
-                                ))
-                            })?;
-                        self.check_new_block(new_ptr, new_layout, step)?;
-                        let kept = layout.size().min(new_size);
-                        if let Some(offset) = corrupted(new_ptr, kept, block.tag) {
-                            return Err(TestCaseError::fail(format!(
-                                "step {step}: byte {offset} not kept when resizing {block:?} to {new_size}"
-                            )));
-                        }
-                        fill(new_ptr, new_size, block.tag);
-                        self.live.push(Block {
-                            ptr: new_ptr,
-                            layout: new_layout,
-                            ..block
-                        });
-                    }
-                    Err(_) => {
-                        if let Some(offset) = corrupted(ptr, layout.size(), tag) {
-                            return Err(TestCaseError::fail(format!(
-                                "step {step}: failed resize changed byte {offset} of {:?}",
-                                self.live[i]
-                            )));
-                        }
-                    }
+                let (ptr, layout) = live[i];
+                // SAFETY: a live block with this layout; on success it is
+                // replaced, on failure it stays.
+                if let Ok(new) = unsafe { checked.reallocate(ptr, layout, new_size) } {
+                    let new_layout =
+                        Layout::from_size_align(new_size, layout.align()).map_err(|_| {
+                            TestCaseError::fail(format!(
+                                "step {step}: resized to an invalid layout"
+                            ))
+                        })?;
+                    live.remove(i);
+                    live.push((new, new_layout));
                 }
             }
         }
-        self.check_heap(step)
-    }
-}
-
-/// Runs `program` against `alloc`, checking everything after every step,
-/// then frees every block that is still live (checking its bytes first).
-pub fn replay<A: RawAllocator>(alloc: &mut A, program: &[Op]) -> Result<(), TestCaseError> {
-    let mut model = Model {
-        alloc,
-        live: Vec::new(),
-        next_tag: 0,
-        footprint: 0,
-    };
-    model.check_heap(0)?;
-    for (step, op) in program.iter().enumerate() {
-        model.step(op, step + 1)?;
+        verdict(&checked, step)?;
     }
     let end = program.len() + 1;
-    while let Some(newest) = model.live.len().checked_sub(1) {
-        model.free(newest, end)?;
-        model.check_heap(end)?;
+    while let Some((ptr, layout)) = live.pop() {
+        // SAFETY: a live block with this layout.
+        unsafe { checked.deallocate(ptr, layout) };
+        verdict(&checked, end)?;
     }
     Ok(())
+}
+
+/// Which live block an operation names: the newest, or one picked at random.
+fn pick_index(live: &[(NonNull<u8>, Layout)], pick: &Index, newest: bool) -> Option<usize> {
+    match live.len() {
+        0 => None,
+        n if newest => Some(n - 1),
+        n => Some(pick.index(n)),
+    }
 }
 
 /// Allocates `layout` and fills it, for hand-written tests.
