@@ -2,6 +2,7 @@
 //!
 //! `cargo run --example layout_basics`
 use std::alloc::Layout;
+use std::mem::offset_of;
 
 // ANCHOR: all
 #[allow(dead_code)] // only its layout matters here
@@ -29,7 +30,19 @@ fn main() {
         by_hand.size()
     );
     assert_eq!((value_at, flag_at), (8, 16));
-    assert_eq!(by_hand, record); // 24 bytes, align 8: 11 of them padding
+    assert_eq!(by_hand, record);
+
+    // Where the bytes go: the fields' own sizes, the gap before `value`, and
+    // the tail that rounds the size up to the alignment.
+    let data = size_of::<u8>() + size_of::<u64>() + size_of::<u16>();
+    let gap = offset_of!(Record, value) - (offset_of!(Record, tag) + size_of::<u8>());
+    let tail = size_of::<Record>() - (offset_of!(Record, flag) + size_of::<u16>());
+    println!(
+        "{data} bytes of data, {} of padding ({gap} before value, {tail} at the end)",
+        gap + tail
+    );
+    assert_eq!(data + gap + tail, record.size());
+    assert_eq!((data, gap, tail), (11, 7, 6));
 
     // An array of n Records is n times the padded size.
     let array = Layout::array::<Record>(1000).expect("fits in isize");

@@ -1,5 +1,5 @@
 //! Map, touch and unmap pages with nothing but `libc`, and watch the pages
-//! arrive only when they are first touched.
+//! arrive only when they are first touched: one page fault each.
 //!
 //! `cargo run --example raw_mmap`
 use std::io;
@@ -37,24 +37,25 @@ fn main() -> io::Result<()> {
         "no page exists until it is touched"
     );
 
+    let faults_before = minor_faults();
     let bytes = ptr.cast::<u8>();
     for i in 0..3 {
-        // SAFETY: i * page < len, and the mapping is ours, readable and writable.
+        // SAFETY: i * page + 1 < len, and the mapping is ours, readable and
+        // writable.
         unsafe {
-            assert_eq!(
-                *bytes.add(i * page),
-                0,
-                "fresh anonymous memory reads as zero"
-            );
-            *bytes.add(i * page) = b'A' + i as u8;
+            *bytes.add(i * page) = b'A' + i as u8; // the first touch: a write
+            assert_eq!(*bytes.add(i * page + 1), 0, "the rest reads as zero");
         }
     }
+    let faults = minor_faults() - faults_before;
+    assert!(faults >= 3, "one page fault per page");
     assert_eq!(
         resident_pages(ptr, len)?,
         3,
         "each touched page is now in RAM"
     );
-    println!("page size {page}: mapped {len} bytes at {ptr:p}, touched all 3 pages");
+    println!("page size {page}: mapped {len} bytes at {ptr:p}");
+    println!("wrote to all 3 pages: {faults} page faults, 3 pages resident");
 
     // SAFETY: ptr and len are exactly what mmap returned, and nothing uses
     // the pages after this.
@@ -62,7 +63,58 @@ fn main() -> io::Result<()> {
         return Err(io::Error::last_os_error());
     }
     // ANCHOR_END: main
+    read_then_write(page)
+}
+
+/// A page read before it is written takes two faults: the read maps the
+/// kernel's shared zero page, read-only, and the first write copies it.
+fn read_then_write(page: usize) -> io::Result<()> {
+    // SAFETY: as above: the kernel picks the address of a fresh mapping.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let byte = ptr.cast::<u8>();
+    let start = minor_faults();
+    // SAFETY: the page is ours, readable and writable; volatile, so that the
+    // compiler keeps the read before the write.
+    let zero = unsafe { byte.read_volatile() };
+    let after_read = minor_faults();
+    // SAFETY: as above.
+    unsafe { byte.write_volatile(1) };
+    let after_write = minor_faults();
+    assert_eq!(zero, 0);
+    assert!(after_read - start >= 1, "the read faults in the zero page");
+    assert!(after_write - after_read >= 1, "the write faults again");
+    println!(
+        "read first, then wrote: page faults {} for the read, {} for the write",
+        after_read - start,
+        after_write - after_read
+    );
+    // SAFETY: ptr and page are what mmap returned, and nothing uses them now.
+    if unsafe { libc::munmap(ptr, page) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
     Ok(())
+}
+
+/// Minor page faults this process has taken so far, from `getrusage(2)`.
+fn minor_faults() -> libc::c_long {
+    // SAFETY: rusage is plain data, for which all zeroes is a valid value.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes one rusage into the struct we own.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(rc, 0, "getrusage(RUSAGE_SELF) cannot fail");
+    usage.ru_minflt
 }
 
 /// How many pages of `[ptr, ptr + len)` are in RAM right now, from `mincore(2)`.

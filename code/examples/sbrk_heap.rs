@@ -27,7 +27,7 @@ use allocators::segregated::SegregatedFreeList;
 use std::ptr::NonNull;
 
 // ANCHOR: program_break
-/// The program break as [`HeapMemory`]: `extend` is `sbrk`.
+/// The program break as `HeapMemory`: `extend` is `sbrk`.
 struct ProgramBreak;
 
 // SAFETY: `sbrk(n)` returns the old break and makes the `n` bytes above it

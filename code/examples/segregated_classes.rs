@@ -5,11 +5,18 @@
 use allocators::heap::BreakRegion;
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::OwnedRegion;
-use allocators::segregated::{size_class, SegregatedFreeList, CLASSES};
+use allocators::segregated::{
+    size_class, SegregatedFreeList, CLASSES, EXACT_LIMIT, QUICK_LIMIT, QUICK_MAX,
+};
 use std::alloc::Layout;
 
 fn main() -> Result<(), AllocError> {
     // ANCHOR: classes
+    // 64 classes; the exact ones end at 256 bytes, and so do quick lists,
+    // which hold at most 32 blocks each.
+    assert_eq!((CLASSES, EXACT_LIMIT), (64, 256));
+    assert_eq!((QUICK_LIMIT, QUICK_MAX), (256, 32));
+
     // Small blocks: one class per 16 bytes, so a class holds one size.
     assert_eq!(
         [size_class(32), size_class(48), size_class(240)],

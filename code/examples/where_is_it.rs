@@ -71,7 +71,7 @@ impl Maps {
     }
 }
 
-// ANCHOR: main
+// ANCHOR: places
 /// Starts at 42, so its initial value is stored in the binary: `.data`.
 static DATA: AtomicUsize = AtomicUsize::new(42);
 /// Starts at zero, so the binary only records its size: `.bss`.
@@ -99,6 +99,7 @@ fn main() -> io::Result<()> {
         ("mmap", "Mapping::new(1)", mapping.as_ptr() as usize),
         ("stack", "let local = 7u64", &local as *const u64 as usize),
     ];
+    // ANCHOR_END: places
 
     // Read the map only now, when every region above exists.
     let brk = program_break() as usize;
@@ -144,21 +145,54 @@ fn main() -> io::Result<()> {
         assert_eq!(maps.find(big_vec)?.name, "");
         assert_eq!(big_vec % page_size(), 2 * std::mem::size_of::<usize>());
     }
-    if !legacy_layout()? {
-        // The default layout puts mappings between the heap and the stack.
+    // A second mapping of the same size, made right after the first: the
+    // usual, top-down layout puts it below, the legacy layout above.
+    let next = Mapping::new(1)?;
+    let below = (next.as_ptr() as usize) < mapped;
+    let (way, layout) = if below {
+        ("below", "top-down")
+    } else {
+        ("above", "bottom-up")
+    };
+    println!("a second Mapping::new(1) went {way} the first: the {layout} layout");
+    assert_eq!(below, !legacy_layout()?);
+    if !legacy_layout()? && !huge_stack_limit()? {
+        // Top-down, from just below the stack: the mappings sit between the
+        // heap and the stack.
         assert!(heap.end <= mapped && heap.end <= big_vec);
     }
     DATA.fetch_add(1, Ordering::Relaxed); // use the statics, so they stay
     BSS.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
-// ANCHOR_END: main
 
-/// Whether the kernel uses the legacy, bottom-up mmap layout, in which
-/// mappings start low in the address space, below the program. Linux picks
-/// it when the stack limit is unlimited, when the `ADDR_COMPAT_LAYOUT`
-/// personality is set, or when `vm.legacy_va_layout` is nonzero.
+/// Whether the kernel uses the legacy, bottom-up mmap layout, in which each
+/// new mapping goes above the last one. Every Linux architecture picks it for
+/// the `ADDR_COMPAT_LAYOUT` personality and when `vm.legacy_va_layout` is
+/// nonzero. Most (arm64, riscv and others, in `mmap_is_legacy` in
+/// mm/util.c) pick it for an unlimited stack too; x86 has not since Linux
+/// 4.6 (`mmap_is_legacy` in arch/x86/mm/mmap.c).
 fn legacy_layout() -> io::Result<bool> {
+    // SAFETY: 0xffffffff only queries the personality; it changes nothing.
+    let persona = unsafe { libc::personality(0xffff_ffff) };
+    let sysctl = std::fs::read_to_string("/proc/sys/vm/legacy_va_layout").unwrap_or_default();
+    let x86 = cfg!(any(target_arch = "x86_64", target_arch = "x86"));
+    Ok((persona != -1 && persona & libc::ADDR_COMPAT_LAYOUT != 0)
+        || sysctl.trim().parse::<u32>().is_ok_and(|v| v != 0)
+        || (!x86 && stack_limit()? == libc::RLIM_INFINITY))
+}
+
+/// Whether the stack limit is unlimited, or so large (1 TiB or more) that
+/// the kernel may start the mappings below the program: it leaves room for
+/// the whole stack limit under the stack (up to five sixths of the address
+/// space; `mmap_base` in arch/x86/mm/mmap.c).
+fn huge_stack_limit() -> io::Result<bool> {
+    let limit = stack_limit()?;
+    Ok(limit == libc::RLIM_INFINITY || limit >= 1 << 40)
+}
+
+/// The soft limit on the stack's size, as `ulimit -s` sets it.
+fn stack_limit() -> io::Result<libc::rlim_t> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -167,10 +201,5 @@ fn legacy_layout() -> io::Result<bool> {
     if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: 0xffffffff only queries the personality; it changes nothing.
-    let persona = unsafe { libc::personality(0xffff_ffff) };
-    let sysctl = std::fs::read_to_string("/proc/sys/vm/legacy_va_layout").unwrap_or_default();
-    Ok(limit.rlim_cur == libc::RLIM_INFINITY
-        || (persona != -1 && persona & libc::ADDR_COMPAT_LAYOUT != 0)
-        || sysctl.trim().parse::<u32>().is_ok_and(|v| v != 0))
+    Ok(limit.rlim_cur)
 }

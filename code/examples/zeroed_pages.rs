@@ -26,9 +26,11 @@ fn main() {
     let zeroed = unsafe { alloc_zeroed(layout) };
     assert!(!zeroed.is_null());
     let after_zeroed = resident();
+    // SAFETY: sysconf only reads a constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
     // SAFETY: the block is valid for SIZE bytes; we read one byte per page.
     let all_zero = (0..SIZE)
-        .step_by(4096)
+        .step_by(page)
         .all(|i| unsafe { *zeroed.add(i) } == 0);
     assert!(all_zero);
 

@@ -202,11 +202,22 @@ fn every_file_in_imgs_is_listed_in_its_readme() {
         .collect();
     let present: BTreeSet<String> = std::fs::read_dir(&imgs)
         .expect("imgs/ exists")
-        .map(|e| e.expect("a directory entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("a directory entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|name| name != "README.md")
         .collect();
     let unlisted: Vec<_> = present.difference(&listed).collect();
     let missing: Vec<_> = listed.difference(&present).collect();
-    assert!(unlisted.is_empty(), "files in imgs/ that imgs/README.md does not list: {unlisted:?}");
-    assert!(missing.is_empty(), "imgs/README.md lists files that are not there: {missing:?}");
+    assert!(
+        unlisted.is_empty(),
+        "files in imgs/ that imgs/README.md does not list: {unlisted:?}"
+    );
+    assert!(
+        missing.is_empty(),
+        "imgs/README.md lists files that are not there: {missing:?}"
+    );
 }

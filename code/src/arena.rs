@@ -165,7 +165,7 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     }
 
     // ANCHOR: alloc_copy
-    /// Moves a `Copy` value into the arena, like [`try_alloc`](Self::try_alloc)
+    /// Moves a `Copy` value into the arena, like `try_alloc`
     /// but without the `T: 'a` bound.
     ///
     /// A `Copy` type has no destructor, so the arena never needs to look at

@@ -107,7 +107,7 @@ pub const fn unpack_size(word: usize) -> usize {
 
 // ANCHOR: block_size
 /// The size of the block that holds a payload of `payload` bytes: one header
-/// word more, rounded up to [`ALIGN`], and at least [`MIN_BLOCK`] (so that
+/// word more, rounded up to `ALIGN`, and at least `MIN_BLOCK` (so that
 /// the block can hold the links and footer once it is freed). `None` if that
 /// overflows.
 #[inline]

@@ -59,7 +59,7 @@ use std::ptr::NonNull;
 // ANCHOR: struct
 /// A bump allocator over the region `R`, bumping downward from its end.
 ///
-/// Every byte from [`top`](Self::top) to the region's end is allocated (to a
+/// Every byte from `top` to the region's end is allocated (to a
 /// block or to padding); every byte below `top` is free.
 #[derive(Debug)]
 pub struct BumpAllocator<R> {
@@ -144,7 +144,7 @@ impl<R> BumpAllocator<R> {
     /// of the region. The region itself is kept, ready for reuse.
     ///
     /// Taking `&mut self` is what makes this safe: no reference to a block
-    /// (for example from an [`Arena`](crate::arena::Arena) on top) can still
+    /// (for example from an `Arena` on top) can still
     /// be alive.
     pub fn reset(&mut self) {
         self.note_footprint();
@@ -201,7 +201,7 @@ impl<R> RawAllocator for BumpAllocator<R> {
     // ANCHOR: deallocate
     /// Frees `ptr` if it is the most recent block: the bump pointer moves
     /// back to its end (the padding above it is not recovered). Any other
-    /// block stays allocated until [`reset`](BumpAllocator::reset).
+    /// block stays allocated until `reset`.
     #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
         if ptr == self.top {

@@ -7,9 +7,11 @@
 //!
 //! The book's figures are made by running an allocator, reading back where its
 //! blocks landed, and describing that with these types; `code/tests/figures.rs`
-//! redraws every figure and fails when a committed one is stale. Widths are
-//! proportional to bytes, with a minimum so that small pieces stay visible;
-//! the output is deterministic, so a figure only changes when the allocator does.
+//! redraws every figure and fails when a committed one is stale. A figure is
+//! as wide as the book's text column, so its 12 px text is shown at 12 px.
+//! Widths are proportional to bytes, except that every segment is at least as
+//! wide as its label, so that no label is ever dropped; the output is
+//! deterministic, so a figure only changes when the allocator does.
 
 use std::fmt::Write;
 
@@ -163,28 +165,59 @@ impl Strip {
     }
 }
 
-const CAPTION_W: usize = 220;
-const STRIP_W: usize = 640;
-const ROW_H: usize = 96;
+/// The figure's width: the book's content column, so that the SVG is shown
+/// at its natural size and its text at the size written here (12 px or more).
+const WIDTH: usize = 750;
+const MARGIN: usize = 12;
+/// Room left of the strips, for the offset 0 and where list heads start.
+const LEFT_PAD: usize = 32;
+/// Room right of the strips, for the region's size and a marker at the end.
+const RIGHT_PAD: usize = 40;
+const STRIP_X: usize = MARGIN + LEFT_PAD;
+const STRIP_W: usize = WIDTH - STRIP_X - RIGHT_PAD - MARGIN;
+/// The caption line above each strip.
+const CAPTION_H: usize = 20;
 const BAR_H: usize = 36;
-const MARGIN: usize = 16;
-const MIN_SEG_W: usize = 6;
-/// Room right of the strips for a marker label at the region's end.
-const RIGHT_PAD: usize = 48;
-/// Room above a strip for its links' arrows.
+/// Room below a strip with markers, for their arrows and labels.
+const MARKER_H: usize = 48;
+/// Room above a strip with links (forward links) and below it (back links).
 const LINK_H: usize = 56;
+const ROW_GAP: usize = 14;
+const MIN_SEG_W: usize = 6;
+/// The legend's line.
+const LEGEND_H: usize = 16;
+
+/// A generous estimate of the width of `text` at 12 px, so that a label is
+/// never drawn wider than its segment.
+fn text_width(text: &str) -> usize {
+    7 * text.chars().count()
+}
+
+impl Strip {
+    /// The height of this strip's row: caption, link room, bar and the room
+    /// below it for markers or back links.
+    fn row_height(&self) -> usize {
+        let below = if self.links.is_empty() { 0 } else { LINK_H };
+        let below = below.max(if self.markers.is_empty() { 0 } else { MARKER_H });
+        CAPTION_H + self.link_room() + BAR_H + below + ROW_GAP
+    }
+}
 
 /// Renders the strips, top to bottom, with a legend of the parts used and
 /// `title` as the figure's accessible name.
 ///
+/// Every label is drawn: a segment is made at least as wide as its label,
+/// and the rest of the width is shared out in proportion to bytes.
+///
 /// # Panics
 ///
-/// If a segment or marker lies outside its strip or segments overlap: the
-/// figure would be a lie about the allocator.
+/// If a segment or marker lies outside its strip or segments overlap (the
+/// figure would be a lie about the allocator), or if a strip's labels do not
+/// fit side by side in the figure's width.
 pub fn render(title: &str, strips: &[Strip]) -> String {
-    let rows: usize = strips.iter().map(|s| ROW_H + s.link_room()).sum();
-    let height = MARGIN * 2 + rows + 16;
-    let width = MARGIN * 2 + CAPTION_W + STRIP_W + RIGHT_PAD;
+    let rows: usize = strips.iter().map(Strip::row_height).sum();
+    let height = MARGIN * 2 + rows + LEGEND_H;
+    let width = WIDTH;
     let mut svg = String::new();
     // An opaque light background keeps the figure legible in dark themes too.
     let _ = writeln!(
@@ -199,12 +232,12 @@ pub fn render(title: &str, strips: &[Strip]) -> String {
     let mut used = Vec::new();
     let mut row_top = MARGIN;
     for strip in strips {
-        draw_strip(&mut svg, strip, row_top + strip.link_room(), &mut used);
-        row_top += ROW_H + strip.link_room();
+        draw_strip(&mut svg, strip, row_top, &mut used);
+        row_top += strip.row_height();
     }
     // Legend, in a fixed order, listing only what the figure uses.
-    let mut x = MARGIN + CAPTION_W;
-    let y = MARGIN + rows + 8;
+    let mut x = STRIP_X;
+    let y = MARGIN + rows;
     for part in [
         Part::Header,
         Part::Payload,
@@ -222,15 +255,18 @@ pub fn render(title: &str, strips: &[Strip]) -> String {
                 y + 11,
                 part.name()
             );
-            x += 40 + 8 * part.name().len();
+            x += 36 + text_width(part.name());
         }
     }
     svg.push_str("</svg>\n");
     svg
 }
 
-fn draw_strip(svg: &mut String, strip: &Strip, top: usize, used: &mut Vec<Part>) {
+/// Draws `strip` in the row that starts at `row_top`: its caption, then
+/// (for a strip with links) the room for them, then the bar.
+fn draw_strip(svg: &mut String, strip: &Strip, row_top: usize, used: &mut Vec<Part>) {
     assert!(strip.size > 0, "a strip needs at least one byte");
+    let top = row_top + CAPTION_H + strip.link_room();
     let mut segments = strip.segments.clone();
     segments.sort_by_key(|s| s.start);
     for pair in segments.windows(2) {
@@ -268,14 +304,28 @@ fn draw_strip(svg: &mut String, strip: &Strip, top: usize, used: &mut Vec<Part>)
     }
     pieces.retain(|p| p.len > 0);
 
-    // Proportional widths, but never thinner than MIN_SEG_W: give every piece
-    // its minimum, then share out what is left by bytes.
-    let spare = STRIP_W.saturating_sub(MIN_SEG_W * pieces.len());
+    // Every piece gets its minimum width (room for its label, or MIN_SEG_W),
+    // and what is left is shared out by bytes.
+    let min_width = |p: &Segment| {
+        if p.label.is_empty() {
+            MIN_SEG_W
+        } else {
+            (text_width(&p.label) + 6).max(MIN_SEG_W)
+        }
+    };
+    let needed: usize = pieces.iter().map(min_width).sum();
+    assert!(
+        needed <= STRIP_W,
+        "the labels of strip {:?} need {needed} px, more than the {STRIP_W} px there are",
+        strip.caption
+    );
+    let spare = STRIP_W - needed;
     let mut edges = vec![0usize];
-    let mut bytes_before = 0usize;
-    for (i, piece) in pieces.iter().enumerate() {
+    let (mut bytes_before, mut min_before) = (0usize, 0usize);
+    for piece in &pieces {
         bytes_before += piece.len;
-        edges.push(MIN_SEG_W * (i + 1) + spare * bytes_before / strip.size);
+        min_before += min_width(piece);
+        edges.push(min_before + spare * bytes_before / strip.size);
     }
     let x_of = |offset: usize| -> usize {
         // The x of a byte offset: find its piece, interpolate inside it.
@@ -283,35 +333,31 @@ fn draw_strip(svg: &mut String, strip: &Strip, top: usize, used: &mut Vec<Part>)
         for (i, piece) in pieces.iter().enumerate() {
             if offset < start + piece.len || i + 1 == pieces.len() {
                 let within = (offset - start).min(piece.len);
-                return MARGIN
-                    + CAPTION_W
-                    + edges[i]
-                    + (edges[i + 1] - edges[i]) * within / piece.len;
+                return STRIP_X + edges[i] + (edges[i + 1] - edges[i]) * within / piece.len;
             }
             start += piece.len;
         }
-        MARGIN + CAPTION_W + STRIP_W
+        STRIP_X + STRIP_W
     };
 
     let _ = writeln!(
         svg,
-        r##"<text x="{MARGIN}" y="{}" fill="#222222">{}</text>"##,
-        top + BAR_H / 2 + 4,
+        r##"<text x="{STRIP_X}" y="{}" fill="#222222" font-weight="bold">{}</text>"##,
+        row_top + 14,
         escape(&strip.caption)
     );
     for (i, piece) in pieces.iter().enumerate() {
         if !used.contains(&piece.part) {
             used.push(piece.part);
         }
-        let x = MARGIN + CAPTION_W + edges[i];
+        let x = STRIP_X + edges[i];
         let w = edges[i + 1] - edges[i];
         let _ = writeln!(
             svg,
             r##"<rect x="{x}" y="{top}" width="{w}" height="{BAR_H}" fill="{}" stroke="#333333"/>"##,
             piece.part.fill()
         );
-        // Roughly 7 px per character at 12 px.
-        if !piece.label.is_empty() && piece.label.len() * 7 + 4 <= w {
+        if !piece.label.is_empty() {
             let _ = writeln!(
                 svg,
                 r##"<text x="{}" y="{}" text-anchor="middle" fill="#111111">{}</text>"##,
@@ -321,14 +367,14 @@ fn draw_strip(svg: &mut String, strip: &Strip, top: usize, used: &mut Vec<Part>)
             );
         }
     }
-    // Byte offsets of the region's two ends.
+    // Byte offsets of the region's two ends, beside the bar.
     let _ = writeln!(
         svg,
-        r##"<text x="{}" y="{}" fill="#555555" font-size="10">0</text><text x="{}" y="{}" text-anchor="end" fill="#555555" font-size="10">{}</text>"##,
-        MARGIN + CAPTION_W,
-        top - 3,
-        MARGIN + CAPTION_W + STRIP_W,
-        top - 3,
+        r##"<text x="{}" y="{}" text-anchor="end" fill="#555555">0</text><text x="{}" y="{}" fill="#555555">{}</text>"##,
+        STRIP_X - 4,
+        top + BAR_H / 2 + 4,
+        STRIP_X + STRIP_W + 4,
+        top + BAR_H / 2 + 4,
         strip.size
     );
     let mut markers = strip.markers.clone();
@@ -336,7 +382,7 @@ fn draw_strip(svg: &mut String, strip: &Strip, top: usize, used: &mut Vec<Part>)
     for (i, m) in markers.iter().enumerate() {
         assert!(m.at <= strip.size, "marker outside the strip: {m:?}");
         let x = if m.at == strip.size {
-            MARGIN + CAPTION_W + STRIP_W
+            STRIP_X + STRIP_W
         } else {
             x_of(m.at)
         };
@@ -364,7 +410,7 @@ fn draw_strip(svg: &mut String, strip: &Strip, top: usize, used: &mut Vec<Part>)
                 assert!(at < strip.size, "link outside the strip: {link:?}");
                 x_of(at)
             }
-            None => MARGIN + CAPTION_W - 24,
+            None => STRIP_X - 20,
         };
         draw_link(svg, from, to, top, &link.label);
     }
@@ -395,7 +441,7 @@ fn draw_link(svg: &mut String, from: usize, to: usize, top: usize, label: &str) 
     if !label.is_empty() {
         let _ = writeln!(
             svg,
-            r##"<text x="{label_x}" y="{label_y}" text-anchor="middle" fill="#1f4e99" font-size="11">{}</text>"##,
+            r##"<text x="{label_x}" y="{label_y}" text-anchor="middle" fill="#1f4e99">{}</text>"##,
             escape(label)
         );
     }
@@ -435,14 +481,39 @@ mod tests {
             .link(None, 0, "head")
             .link(Some(8), 32, "next");
         let without = render("t", std::slice::from_ref(&plain));
-        let with = render("t", &[linked]);
+        let with = render("t", std::slice::from_ref(&linked));
         // Two arrows (a curve and a head each), their labels, a taller row.
         assert_eq!(
             with.matches("<path d=\"M").count(),
             4 + without.matches("<path d=\"M").count()
         );
         assert!(with.contains(">head<") && with.contains(">next<"));
-        assert!(with.contains(&format!("height=\"{}\"", MARGIN * 2 + ROW_H + LINK_H + 16)));
+        assert!(linked.row_height() == plain.row_height() + 2 * LINK_H);
+        assert!(with.contains(&format!(
+            "height=\"{}\"",
+            MARGIN * 2 + linked.row_height() + LEGEND_H
+        )));
+    }
+
+    #[test]
+    fn every_label_is_drawn() {
+        // A word of 8 bytes in 1,000 is far too thin for its label by bytes
+        // alone; it is widened to fit it.
+        let strip = Strip::new("thin", 1000)
+            .segment(0, 8, Part::Free, "prev")
+            .segment(8, 992, Part::Payload, "rest");
+        let svg = render("t", &[strip]);
+        assert!(svg.contains(">prev<") && svg.contains(">rest<"));
+    }
+
+    #[test]
+    #[should_panic(expected = "need")]
+    fn labels_that_cannot_fit_are_refused() {
+        let mut strip = Strip::new("crowded", 1000);
+        for i in 0..100 {
+            strip = strip.segment(i * 10, 10, Part::Payload, "label");
+        }
+        render("t", &[strip]);
     }
 
     #[test]

@@ -228,12 +228,12 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
     // ANCHOR: place
     /// Allocates `asize` bytes of the listed free block `block`, `gap` bytes
     /// in. The gap stays in the list where the block was; a remainder of at
-    /// least [`MIN_BLOCK`] takes the block's list entry.
+    /// least `MIN_BLOCK` takes the block's list entry.
     ///
     /// # Safety
     ///
     /// `block` is a free block in the list, and `gap` and `asize` come from
-    /// [`fit`] for it.
+    /// `fit` for it.
     unsafe fn place(&mut self, block: Block, gap: usize, asize: usize) -> Block {
         // SAFETY: every block touched lies inside `block`, or is the block
         // after it (allocated, or the epilogue). The remainder starts at

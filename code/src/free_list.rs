@@ -92,7 +92,7 @@ impl FreeList {
     ///
     /// # Safety
     ///
-    /// As for [`push`](Self::push), and the list is sorted by address.
+    /// As for `push`, and the list is sorted by address.
     pub(crate) unsafe fn insert_by_address(&mut self, block: Block) {
         let mut prev = None;
         let mut cursor = self.head;

@@ -8,15 +8,37 @@
 //!
 //! # The lock
 //!
-//! The lock is a [`std::sync::Mutex`]. On Linux it is a single futex word:
-//! `Mutex::new` is `const` (so `Locked::new` can initialise a `static`), and
-//! locking and unlocking never allocate, which matters because allocating
-//! here would call back into this same allocator. A waiting thread sleeps in
-//! the kernel instead of spinning, which a spin lock would do on every
-//! contended call. The lock is not reentrant: the allocator must never
-//! allocate through the global allocator while it holds it. None of the
-//! book's allocators do, and they do not panic either, except on a failed
-//! `debug_assert!` (a bug), whose panic message would try to allocate.
+//! The lock is a [`std::sync::Mutex`]. `Mutex::new` is `const`, so
+//! `Locked::new` can initialise a `static`. On Linux, today's `std` builds
+//! it from one atomic word and the `futex` system call
+//! (`library/std/src/sys/sync/mutex/futex.rs`), so locking never allocates.
+//! That is the current implementation, not a promise: the `GlobalAlloc`
+//! documentation ("Re-entrance") warns that on some platforms `Mutex` may
+//! allocate, which inside a global allocator would call back into it. A
+//! waiting thread sleeps in the kernel instead of spinning.
+//!
+//! # Never unwind, never deadlock
+//!
+//! Unwinding out of a `GlobalAlloc` method is undefined behaviour, and a
+//! panic while the lock is held cannot even get that far: the panic
+//! machinery allocates (its message, the boxed payload), that allocation
+//! comes back into this same allocator on the same thread, and the lock is
+//! not reentrant. So `Locked` turns both into an abort with a message
+//! written straight to file descriptor 2, which allocates nothing:
+//!
+//! - it remembers which thread holds the lock, and a call from that thread
+//!   while it holds it (an allocation inside the allocator, or the panic
+//!   machinery's) aborts instead of deadlocking;
+//! - every call into the allocator runs under a guard that aborts if the
+//!   call unwinds (which happens when `Locked` is *not* the global
+//!   allocator, so the panic could allocate elsewhere);
+//! - a poisoned lock aborts too: only a panic inside
+//!   [`Locked::with_allocator`] can poison it, and such a panic may have
+//!   left the heap half-updated.
+//!
+//! A failed check in the book's allocators (a `debug_assert!`, or the
+//! double-free checks of debug builds) therefore ends the process with
+//! `SIGABRT`, as glibc's `malloc` does when it finds its heap corrupted.
 //!
 //! # Failure
 //!
@@ -32,7 +54,9 @@
 
 use crate::raw_allocator::RawAllocator;
 use std::alloc::{GlobalAlloc, Layout};
+use std::ops::{Deref, DerefMut};
 use std::ptr::{null_mut, NonNull};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 /// What a [`Locked`] allocator has seen, copied out by [`Locked::stats`].
@@ -96,9 +120,11 @@ struct Inner<A> {
 }
 
 // ANCHOR: locked
-/// A [`RawAllocator`] behind a mutex, usable as `#[global_allocator]`.
+/// A `RawAllocator` behind a mutex, usable as `#[global_allocator]`.
 pub struct Locked<A> {
     inner: Mutex<Inner<A>>,
+    /// The thread that holds the lock (see `this_thread`), or 0.
+    owner: AtomicUsize,
 }
 
 impl<A> Locked<A> {
@@ -109,17 +135,120 @@ impl<A> Locked<A> {
                 allocator,
                 stats: Stats::ZERO,
             }),
+            owner: AtomicUsize::new(0),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner<A>> {
-        // A panic while locked (a failed debug assertion) poisons the lock;
-        // the counters may then be off, but the allocator is still the best
-        // we have, and `GlobalAlloc` must not panic.
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    /// Takes the lock, or aborts where waiting could only deadlock or the
+    /// heap cannot be trusted.
+    fn lock(&self) -> Held<'_, A> {
+        let me = this_thread();
+        // Only this thread ever stores its own tag here, so reading it back
+        // means we already hold the lock: something inside the allocator
+        // allocated, or panicked (a panic allocates). Waiting would deadlock.
+        if me != 0 && self.owner.load(Ordering::Relaxed) == me {
+            abort_with(
+                "the allocator was re-entered by the thread that holds its lock \
+                 (an allocation or a panic inside the allocator)",
+            );
+        }
+        let Ok(guard) = self.inner.lock() else {
+            abort_with(
+                "the allocator's lock is poisoned: a panic while it was held \
+                 may have left the heap half-updated",
+            );
+        };
+        self.owner.store(me, Ordering::Relaxed);
+        Held {
+            guard,
+            owner: &self.owner,
+        }
     }
 }
 // ANCHOR_END: locked
+
+// ANCHOR: abort
+/// Runs `f`, and aborts the process if it unwinds: a panic must not escape a
+/// `GlobalAlloc` method.
+#[inline(always)]
+fn no_unwind<R>(f: impl FnOnce() -> R) -> R {
+    /// Dropped only if `f` unwinds, because the normal path forgets it.
+    struct AbortOnUnwind;
+    impl Drop for AbortOnUnwind {
+        fn drop(&mut self) {
+            abort_with("a panic inside the allocator");
+        }
+    }
+    let bomb = AbortOnUnwind;
+    let result = f();
+    std::mem::forget(bomb);
+    result
+}
+
+/// Writes `allocators: {why}; aborting` to standard error with the `write`
+/// system call (no formatting, no buffer, no allocation), then aborts.
+#[cold]
+fn abort_with(why: &str) -> ! {
+    for part in ["allocators: ", why, "; aborting\n"] {
+        write_stderr(part.as_bytes());
+    }
+    std::process::abort()
+}
+
+/// Writes all of `bytes` to file descriptor 2, retrying short writes and
+/// interrupted calls; gives up silently on any other error.
+fn write_stderr(mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: the pointer and length describe a live byte slice.
+        let n = unsafe { libc::write(libc::STDERR_FILENO, bytes.as_ptr().cast(), bytes.len()) };
+        if n > 0 {
+            bytes = bytes.get(n.unsigned_abs()..).unwrap_or_default();
+        } else if n == 0
+            || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+        {
+            return;
+        }
+    }
+}
+// ANCHOR_END: abort
+
+/// An address that identifies the calling thread while it runs: that of a
+/// thread-local byte. Thread-locals never use the global allocator (the
+/// `GlobalAlloc` documentation promises it), and this one has a `const`
+/// initialiser and no destructor, so it needs no memory at all.
+fn this_thread() -> usize {
+    thread_local! {
+        static TAG: u8 = const { 0 };
+    }
+    TAG.try_with(|tag| std::ptr::from_ref(tag).addr())
+        .unwrap_or(0)
+}
+
+/// The locked allocator. Dropping it clears the owner, then unlocks.
+struct Held<'a, A> {
+    guard: MutexGuard<'a, Inner<A>>,
+    owner: &'a AtomicUsize,
+}
+
+impl<A> Drop for Held<'_, A> {
+    fn drop(&mut self) {
+        // Runs before `guard` is dropped, so while the lock is still held.
+        self.owner.store(0, Ordering::Relaxed);
+    }
+}
+
+impl<A> Deref for Held<'_, A> {
+    type Target = Inner<A>;
+    fn deref(&self) -> &Inner<A> {
+        &self.guard
+    }
+}
+
+impl<A> DerefMut for Held<'_, A> {
+    fn deref_mut(&mut self) -> &mut Inner<A> {
+        &mut self.guard
+    }
+}
 
 impl<A: RawAllocator> Locked<A> {
     /// A copy of the counters, with the allocator's heap size and footprint.
@@ -134,9 +263,11 @@ impl<A: RawAllocator> Locked<A> {
 
     /// Runs `f` on the allocator under the lock, e.g. to run its checker.
     ///
-    /// `f` must not allocate through this same allocator: if it is the
-    /// global allocator, that includes formatting a `String` or pushing to a
-    /// `Vec`. The lock is not reentrant, so that would deadlock.
+    /// `f` must not allocate through this same allocator, nor panic: if it is
+    /// the global allocator, that includes formatting a `String`, pushing to
+    /// a `Vec`, and `unwrap`. The lock is not reentrant, so instead of
+    /// deadlocking, the process aborts. A panic in `f` on an allocator that
+    /// is not the global one poisons the lock, and its next use aborts.
     pub fn with_allocator<R>(&self, f: impl FnOnce(&mut A) -> R) -> R {
         f(&mut self.lock().allocator)
     }
@@ -165,31 +296,36 @@ impl<A> Inner<A> {
 // `reallocate` with the caller's layout, which satisfy GlobalAlloc's size and
 // alignment contract, and failures return null. `dealloc` and `realloc`
 // receive blocks that this allocator returned (GlobalAlloc's contract), which
-// is what RawAllocator's `deallocate` and `reallocate` require.
+// is what RawAllocator's `deallocate` and `reallocate` require. No method
+// unwinds: `no_unwind` and `lock` abort instead.
 unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let mut inner = self.lock();
-        match inner.allocator.allocate(layout) {
-            Ok(block) => {
-                inner.stats.allocations += 1;
-                inner.note_allocation(layout.size());
-                block.as_ptr()
+        no_unwind(|| {
+            let mut inner = self.lock();
+            match inner.allocator.allocate(layout) {
+                Ok(block) => {
+                    inner.stats.allocations += 1;
+                    inner.note_allocation(layout.size());
+                    block.as_ptr()
+                }
+                Err(_) => {
+                    inner.stats.failures += 1;
+                    null_mut()
+                }
             }
-            Err(_) => {
-                inner.stats.failures += 1;
-                null_mut()
-            }
-        }
+        })
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let Some(ptr) = NonNull::new(ptr) else { return };
-        let mut inner = self.lock();
-        // SAFETY: the caller passes a block this allocator returned, with its
-        // layout (GlobalAlloc's contract).
-        unsafe { inner.allocator.deallocate(ptr, layout) };
-        inner.stats.deallocations += 1;
-        inner.stats.live_bytes = inner.stats.live_bytes.saturating_sub(layout.size());
+        no_unwind(|| {
+            let mut inner = self.lock();
+            // SAFETY: the caller passes a block this allocator returned, with
+            // its layout (GlobalAlloc's contract).
+            unsafe { inner.allocator.deallocate(ptr, layout) };
+            inner.stats.deallocations += 1;
+            inner.stats.live_bytes = inner.stats.live_bytes.saturating_sub(layout.size());
+        })
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
@@ -208,21 +344,23 @@ unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
         let Some(old) = NonNull::new(ptr) else {
             return null_mut();
         };
-        let mut inner = self.lock();
-        // SAFETY: the caller passes a live block of this allocator with its
-        // layout (GlobalAlloc's contract).
-        match unsafe { inner.allocator.reallocate(old, layout, new_size) } {
-            Ok(block) => {
-                inner.stats.reallocations += 1;
-                inner.stats.live_bytes = inner.stats.live_bytes.saturating_sub(layout.size());
-                inner.note_allocation(new_size);
-                block.as_ptr()
+        no_unwind(|| {
+            let mut inner = self.lock();
+            // SAFETY: the caller passes a live block of this allocator with
+            // its layout (GlobalAlloc's contract).
+            match unsafe { inner.allocator.reallocate(old, layout, new_size) } {
+                Ok(block) => {
+                    inner.stats.reallocations += 1;
+                    inner.stats.live_bytes = inner.stats.live_bytes.saturating_sub(layout.size());
+                    inner.note_allocation(new_size);
+                    block.as_ptr()
+                }
+                Err(_) => {
+                    inner.stats.failures += 1;
+                    null_mut()
+                }
             }
-            Err(_) => {
-                inner.stats.failures += 1;
-                null_mut()
-            }
-        }
+        })
     }
 }
 // ANCHOR_END: global_alloc

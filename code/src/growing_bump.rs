@@ -43,7 +43,7 @@ struct ChunkHeader {
     prev: Option<Chunk>,
 }
 
-/// One mapping: a [`ChunkHeader`], then the bytes handed out as blocks.
+/// One mapping: a `ChunkHeader`, then the bytes handed out as blocks.
 #[derive(Debug)]
 struct Chunk {
     mapping: Mapping,

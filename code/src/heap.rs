@@ -47,7 +47,7 @@ pub unsafe trait HeapMemory {
 // ANCHOR_END: heap_memory
 
 // ANCHOR: break_region
-/// A break that moves up through a fixed [`Region`]: the heap can grow
+/// A break that moves up through a fixed `Region`: the heap can grow
 /// until the region is used up.
 #[derive(Debug)]
 pub struct BreakRegion<R> {

@@ -178,13 +178,13 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
     // ANCHOR: place
     /// Allocates `asize` bytes of the free block `block`, `gap` bytes in:
     /// the gap stays a free block, and so does the remainder behind the new
-    /// block if it is at least [`MIN_BLOCK`] (the *split*). A smaller
+    /// block if it is at least `MIN_BLOCK` (the *split*). A smaller
     /// remainder is left in the block as internal fragmentation.
     ///
     /// # Safety
     ///
     /// `block` is a free block of this heap, and `gap` and `asize` come from
-    /// [`fit`] for it.
+    /// `fit` for it.
     unsafe fn place(&mut self, block: Block, gap: usize, asize: usize) -> Block {
         // SAFETY: every block touched lies inside `block`, or is the block
         // right after it (allocated, or the epilogue: it has a header).

@@ -7,8 +7,9 @@
 //! - [`sbrk`] moves the *program break*, the end of the process's data segment.
 //!
 //! Every size here is a multiple of [`page_size`], which comes from
-//! `sysconf(_SC_PAGESIZE)`: 4 KiB on most x86_64 machines, but 16 KiB or 64 KiB
-//! on some arm64 and POWER systems, so it is never assumed.
+//! `sysconf(_SC_PAGESIZE)`. The base page is always 4 KiB on x86-64 Linux
+//! (huge pages are opt-in), but arm64 kernels are built with 4, 16 or 64 KiB
+//! pages and ppc64 ones usually with 64 KiB, so it is never assumed.
 //!
 //! # The break is shared
 //!
@@ -49,6 +50,7 @@ pub fn round_to_pages(len: usize) -> Option<usize> {
 }
 
 // ANCHOR: mapping
+// ANCHOR: mapping_new
 /// An anonymous, private, read-write `mmap` mapping, unmapped on drop.
 ///
 /// The kernel hands out whole pages, so the mapping may be larger than asked
@@ -94,6 +96,7 @@ impl Mapping {
             .ok_or_else(|| io::Error::other("mmap returned null"))?;
         Ok(Mapping { start, len })
     }
+    // ANCHOR_END: mapping_new
 
     /// The first byte of the mapping. It is aligned to the page size.
     pub fn as_ptr(&self) -> *mut u8 {
@@ -118,6 +121,7 @@ impl Mapping {
     }
 }
 
+// ANCHOR: mapping_drop
 impl Drop for Mapping {
     fn drop(&mut self) {
         // SAFETY: `start` and `len` are exactly what mmap returned, and the
@@ -128,6 +132,7 @@ impl Drop for Mapping {
         debug_assert_eq!(rc, 0, "munmap failed: {}", io::Error::last_os_error());
     }
 }
+// ANCHOR_END: mapping_drop
 
 // SAFETY: a Mapping owns its pages outright, like a Box<[u8]>; nothing in it
 // is tied to the thread that created it.

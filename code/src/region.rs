@@ -30,9 +30,9 @@ use std::ptr::NonNull;
 /// # Safety
 ///
 /// An implementor guarantees that for as long as the value lives (even after
-/// it is moved), [`start`](Region::start) returns the same pointer every
+/// it is moved), `start` returns the same pointer every
 /// time, that the pointer is valid for reads and writes of
-/// [`len`](Region::len) bytes, that nothing else accesses those bytes, and
+/// `len` bytes, that nothing else accesses those bytes, and
 /// that calling `start` or `len` does not invalidate pointers derived from an
 /// earlier `start` (so it must not create a `&mut` to the memory).
 pub unsafe trait Region {

@@ -81,10 +81,10 @@ pub const QUICK_LIMIT: usize = EXACT_LIMIT;
 pub const QUICK_MAX: usize = 32;
 
 // ANCHOR: size_class
-/// The size class of a block of `size` bytes (a multiple of [`ALIGN`], at
-/// least [`MIN_BLOCK`]).
+/// The size class of a block of `size` bytes (a multiple of `ALIGN`, at
+/// least `MIN_BLOCK`).
 ///
-/// Below [`EXACT_LIMIT`], one class per size. Above, each power of two is
+/// Below `EXACT_LIMIT`, one class per size. Above, each power of two is
 /// cut into four classes by the two bits below its top bit; the largest
 /// sizes all share the last class.
 #[inline]
@@ -237,7 +237,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         true
     }
 
-    /// Takes a block of exactly `size` bytes (below [`QUICK_LIMIT`]) off
+    /// Takes a block of exactly `size` bytes (below `QUICK_LIMIT`) off
     /// its quick list, ready to use: nothing is split, nothing unlinked.
     #[inline]
     fn pop_quick(&mut self, size: usize) -> Option<Block> {
@@ -276,7 +276,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
 
     // ANCHOR: find_fit
     /// A free block of at least `size` bytes, and its size. In the request's
-    /// own class, the best of the first [`FIT_CANDIDATES`] blocks (in an
+    /// own class, the best of the first `FIT_CANDIDATES` blocks (in an
     /// exact class, the head fits exactly). Failing that, the head of the
     /// lowest non-empty class above, found through the bitmap: every block
     /// there is larger than the request. So the search takes O(1) steps,
@@ -300,7 +300,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         Some((head, unsafe { head.size() }))
     }
 
-    /// The smallest block that fits among the first [`FIT_CANDIDATES`] of
+    /// The smallest block that fits among the first `FIT_CANDIDATES` of
     /// class `class`, stopping early at an exact fit.
     #[inline]
     fn best_fit_in(&self, class: usize, size: usize) -> Option<(Block, usize)> {
@@ -350,7 +350,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     ///
     /// A remainder too small to be a block stays in the allocated block.
     /// Otherwise the block is split, and *where* the request goes depends on
-    /// its size: a small request (below [`EXACT_LIMIT`]) takes the block's
+    /// its size: a small request (below `EXACT_LIMIT`) takes the block's
     /// high end, a large one its low end. Small and large blocks carved from
     /// the same free block then end up apart, so when the small ones are
     /// freed together their holes coalesce into room a large block can use,

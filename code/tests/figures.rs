@@ -179,6 +179,20 @@ struct Named {
 /// block as header, its two links, free space and footer; the epilogue as a
 /// lone header.
 fn heap_strip(caption: &str, blocks: &[BlockInfo], named: &[Named], freed: &[Named]) -> Strip {
+    heap_strip_tagged(caption, blocks, named, freed, true)
+}
+
+/// As `heap_strip`; with `tag_text` false, headers and footers are told
+/// apart by their colour alone (the legend names it), which leaves room for
+/// the labels of a heap with many small free blocks.
+fn heap_strip_tagged(
+    caption: &str,
+    blocks: &[BlockInfo],
+    named: &[Named],
+    freed: &[Named],
+    tag_text: bool,
+) -> Strip {
+    let (hdr, ftr) = if tag_text { ("hdr", "ftr") } else { ("", "") };
     let base = blocks.first().expect("a heap with blocks").addr;
     let end = blocks.last().expect("an epilogue").addr + WORD;
     let mut strip = Strip::new(caption, end - base);
@@ -186,13 +200,13 @@ fn heap_strip(caption: &str, blocks: &[BlockInfo], named: &[Named], freed: &[Nam
         let at = b.addr - base;
         match b.kind {
             BlockKind::Padding => strip = strip.segment(at, b.size, Part::Padding, ""),
-            BlockKind::Epilogue => strip = strip.segment(at, WORD, Part::Header, "end"),
+            BlockKind::Epilogue => strip = strip.segment(at, WORD, Part::Header, "epilogue"),
             BlockKind::Allocated => {
                 let name = named
                     .iter()
                     .find(|n| n.ptr.as_ptr() as usize == b.payload())
                     .expect("every allocated block is named");
-                strip = strip.segment(at, WORD, Part::Header, "hdr").segment(
+                strip = strip.segment(at, WORD, Part::Header, hdr).segment(
                     at + WORD,
                     name.size,
                     Part::Payload,
@@ -211,7 +225,7 @@ fn heap_strip(caption: &str, blocks: &[BlockInfo], named: &[Named], freed: &[Nam
                 names.sort_by_key(|n| n.ptr);
                 let names: Vec<&str> = names.iter().map(|n| &n.label[..1]).collect();
                 strip = strip
-                    .segment(at, WORD, Part::Header, "hdr")
+                    .segment(at, WORD, Part::Header, hdr)
                     .segment(at + WORD, WORD, Part::Free, "next")
                     .segment(at + 2 * WORD, WORD, Part::Free, "prev")
                     .segment(
@@ -220,7 +234,7 @@ fn heap_strip(caption: &str, blocks: &[BlockInfo], named: &[Named], freed: &[Nam
                         Part::Free,
                         names.join("+"),
                     )
-                    .segment(at + b.size - WORD, WORD, Part::Footer, "ftr");
+                    .segment(at + b.size - WORD, WORD, Part::Footer, ftr);
             }
         }
     }
@@ -229,12 +243,14 @@ fn heap_strip(caption: &str, blocks: &[BlockInfo], named: &[Named], freed: &[Nam
 
 /// Adds a free list's links to a strip: the head points at the first block,
 /// and each block's `next` word (the first payload word) at the one after.
+/// Arrows start in the middle of the `next` word and end in the middle of
+/// the header they point at, so that a thin header is still hit squarely.
 fn with_list(mut strip: Strip, base: usize, list: &[usize], head: &str) -> Strip {
     let mut from = None;
     for (i, &block) in list.iter().enumerate() {
         let label = if i == 0 { head } else { "next" };
-        strip = strip.link(from, block - base, label);
-        from = Some(block - base + WORD);
+        strip = strip.link(from, block - base + WORD / 2, label);
+        from = Some(block - base + WORD + WORD / 2);
     }
     strip
 }
@@ -305,7 +321,8 @@ fn free_list_figures() {
              are 16-byte aligned, then three allocated blocks and the epilogue. Block a is 32 \
              bytes: an 8-byte header and a 24-byte payload. Block b is 80 bytes: header, 60-byte \
              payload and 12 bytes of padding. Block c is 48 bytes: header, 36-byte payload and \
-             4 bytes of padding. The epilogue is a lone 8-byte header at the end. Bottom: after \
+             4 bytes of padding. The epilogue is a lone 8-byte header at the end, labelled \
+             epilogue. Bottom: after \
              free(b), b's 80 bytes are a free block: header, next link, prev link, 48 unused \
              bytes, and a footer that copies the header. An allocated block has no footer.",
             &strips,
@@ -325,7 +342,8 @@ fn free_list_figures() {
             "Splitting a free block. Top: blocks a (32 bytes), a free block of 80 bytes, and c \
              (48 bytes). Bottom: after d = alloc(24), first fit takes the free block and splits \
              it: d gets the first 32 bytes (header and payload), and the remaining 48 bytes \
-             become a free block of their own, with header, links and footer.",
+             become a free block of their own: header, next link, prev link, 16 unused bytes \
+             and footer.",
             &strips,
         ),
     );
@@ -434,13 +452,13 @@ fn free_list_figures() {
     let mut freed = Vec::new();
     let mut live: Vec<Named> = [
         (40, "a"),
-        (72, "b: 72 B"),
+        (72, "b"),
         (40, "c"),
-        (72, "d: 72 B"),
+        (72, "d"),
         (40, "e"),
-        (72, "f: 72 B"),
+        (72, "f"),
         (40, "g"),
-        (72, "h: 72 B"),
+        (72, "h"),
     ]
     .into_iter()
     .map(|(size, label)| named(&mut heap, size, label))
@@ -459,7 +477,9 @@ fn free_list_figures() {
     // above a and f.
     assert!(small_list.len() == 2 && small_list[0] > small_list[1]);
     assert!(large_list.len() == 2 && large_list[0] > large_list[1]);
-    let strip = heap_strip("size classes 1 and 3", &blocks, &live, &freed);
+    // The caption shows the bitmap, low bit (class 0) on the right.
+    let caption = format!("classes 1 and 3 listed, bitmap ...{:04b}", heap.bitmap());
+    let strip = heap_strip_tagged(&caption, &blocks, &live, &freed, false);
     let strip = with_list(strip, base, &small_list, "class 1");
     let strip = with_list(strip, base, &large_list, "class 3");
     check_figure(
@@ -470,8 +490,10 @@ fn free_list_figures() {
              The free 48-byte blocks are on the list of size class 1, whose head points at c, \
              the one freed last, and c's next link points back at a. The free 80-byte blocks \
              are on the list of class 3: head to h, h's next back to f. Links to a higher \
-             address arc above the heap, links back arc below it. The bitmap has bits 1 and 3 \
-             set. b, d, e and g stay allocated.",
+             address arc above the heap, links back arc below it. Headers and footers are \
+             told apart by colour. The caption gives the low bits of the class bitmap, 1010: \
+             bits 1 and 3 are set, one for each non-empty class. b, d, e and g stay \
+             allocated.",
             &[strip],
         ),
     );
