@@ -16,17 +16,19 @@
 //! - [`pool`]: the pool allocator: same-size slots on an intrusive free list, O(1) each way.
 //! - [`api2`]: `Locked` behind the `Allocator` trait (via `allocator-api2`), so
 //!   single collections can live in any of the book's allocators.
-//! - [`block`]: the block format of the free-list allocators: headers,
-//!   footers (boundary tags), the minimum block, and a walk over the blocks.
-//! - [`heap`]: a heap that grows at a break, inside a region or (in an
-//!   example) through `sbrk`; the part every free-list allocator shares.
-//! - [`free_list`]: a doubly linked list threaded through free blocks.
-//! - [`implicit`]: the implicit free list, with first-, next- and best-fit
-//!   placement.
-//! - [`explicit`]: the explicit free list, with LIFO or address-ordered
-//!   insertion.
-//! - [`segregated`]: segregated free lists, one per size class, found
-//!   through a bitmap; resizes blocks in place.
+//! - [`free_lists`]: the free-list allocators and what they share. Their
+//!   modules are re-exported here, under their short names:
+//!   - [`block`]: the block format: headers, footers (boundary tags), the
+//!     minimum block.
+//!   - [`heap`]: a heap that grows at a break, inside a region or (in an
+//!     example) through `sbrk`, and the walk over its blocks.
+//!   - [`free_list`]: a doubly linked list threaded through free blocks.
+//!   - [`implicit`]: the implicit free list, with first-, next- and best-fit
+//!     placement.
+//!   - [`explicit`]: the explicit free list, with LIFO or address-ordered
+//!     insertion.
+//!   - [`segregated`]: segregated free lists, one per size class, found
+//!     through a bitmap, with quick lists; resizes blocks in place.
 //! - [`diagram`]: SVG memory diagrams drawn from real allocator states, for the
 //!   book's figures.
 //!
@@ -39,19 +41,17 @@
 pub mod align;
 pub mod api2;
 pub mod arena;
-pub mod block;
 pub mod bump;
 pub mod checked;
 pub mod counting;
 pub mod diagram;
-pub mod explicit;
-pub mod free_list;
+pub mod free_lists;
 pub mod global;
 pub mod growing_bump;
-pub mod heap;
-pub mod implicit;
 pub mod os;
 pub mod pool;
 pub mod raw_allocator;
 pub mod region;
-pub mod segregated;
+
+pub use free_lists::list as free_list;
+pub use free_lists::{block, explicit, heap, implicit, segregated};

@@ -6,7 +6,7 @@
 //! bytes at a time, past allocated blocks and free ones alike, until one is
 //! free and large enough (CS:APP §9.9.6). That makes allocation O(number of
 //! blocks), which is this design's cost; freeing is O(1), because the
-//! boundary tags ([`block`](crate::block)) find both neighbours at once.
+//! boundary tags ([`block`](super::block)) find both neighbours at once.
 //!
 //! Which free block a search takes is the *placement policy*
 //! ([`Placement`]): the first that fits, the first after where the last
@@ -34,14 +34,12 @@
 //! heap.check().unwrap();
 //! ```
 
-use crate::block::{
-    fit, pack, split_front, unpack_size, Block, Blocks, Request, ALLOCATED, MIN_BLOCK,
-    PREV_ALLOCATED,
-};
-use crate::heap::{Heap, HeapMemory};
+use super::block::{Block, MIN_BLOCK};
+use super::fit::{fit, split_front, Request};
+use super::heap::{Blocks, Heap, HeapMemory};
+use super::shared::{heap_field, heap_queries, FreeListHeap};
 use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
-use std::ops::Range;
 use std::ptr::NonNull;
 
 /// A placement policy: which free block a search takes.
@@ -125,8 +123,8 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
             // rover, or `size` past the previous one, and `to` is reached
             // before the epilogue is passed.
             let header = unsafe { block.header() };
-            let size = unpack_size(header);
-            if header & ALLOCATED == 0 {
+            let size = header.size();
+            if !header.is_allocated() {
                 if let Some(gap) = fit(block, size, request) {
                     return Some((block, gap));
                 }
@@ -147,8 +145,8 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
         while block != self.heap.epilogue() {
             // SAFETY: as in `first_fit`.
             let header = unsafe { block.header() };
-            let size = unpack_size(header);
-            if header & ALLOCATED == 0 && best.is_none_or(|(_, _, best)| size < best) {
+            let size = header.size();
+            if !header.is_allocated() && best.is_none_or(|(_, _, best)| size < best) {
                 if let Some(gap) = fit(block, size, request) {
                     if gap == 0 && size == request.size {
                         return Some((block, 0)); // cannot do better
@@ -162,18 +160,6 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
         best.map(|(block, gap, _)| (block, gap))
     }
     // ANCHOR_END: best_fit
-
-    /// Grows the heap so that a block for `request` ends it, and returns it.
-    fn extend_heap(&mut self, request: &Request) -> Result<(Block, usize), AllocError> {
-        let block = self.heap.grow(request.search)?;
-        // SAFETY: `grow` returned a free block of this heap, in no list.
-        let block = unsafe { self.coalesce(block) };
-        // SAFETY: `block` is a free block of this heap.
-        let size = unsafe { block.size() };
-        // It fits by construction: the new top block holds `search` bytes.
-        let gap = fit(block, size, request).ok_or(AllocError::OutOfMemory)?;
-        Ok((block, gap))
-    }
 
     // ANCHOR: place
     /// Allocates `asize` bytes of the free block `block`, `gap` bytes in:
@@ -194,12 +180,13 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
             } else {
                 block
             };
-            let size = block.size();
+            let header = block.header().with_allocated(true);
+            let size = header.size();
             if size - asize >= MIN_BLOCK {
-                block.set_header(pack(asize, ALLOCATED | block.prev_flag()));
-                block.next().set_free(size - asize, PREV_ALLOCATED);
+                block.set_header(header.with_size(asize));
+                block.next().set_free(size - asize, true);
             } else {
-                block.set_header(pack(size, ALLOCATED | block.prev_flag()));
+                block.set_header(header);
                 block.next().set_prev_allocated(true);
             }
             block
@@ -245,7 +232,7 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
                 }
             };
             // The block below a free block is always allocated.
-            start.set_free(size, PREV_ALLOCATED);
+            start.set_free(size, true);
             // A rover inside the merged block would point into its middle.
             if let Some(rover) = self.rover {
                 if (start.addr()..start.addr() + size).contains(&rover.addr()) {
@@ -277,34 +264,12 @@ impl<M: HeapMemory> RawAllocator for ImplicitFreeList<M> {
     }
     // ANCHOR_END: allocate
 
-    // ANCHOR: deallocate
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: `ptr` is a live block of this allocator (the caller's
-        // guarantee), so its header is one word below it.
-        let block = unsafe { Block::from_payload(ptr) };
-        self.heap.debug_check_live(block, layout);
-        // SAFETY: as above. Clearing the allocated bit first means that
-        // freeing `ptr` again is caught in debug builds even when the block
-        // merges into the one below and its header is never rewritten.
-        unsafe {
-            block.set_header(block.header() & !ALLOCATED);
-            self.coalesce(block);
-        }
-    }
-    // ANCHOR_END: deallocate
-
-    fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
-        self.heap.for_each_region(visit);
+        // SAFETY: the caller's guarantee.
+        unsafe { self.free(ptr, layout) }
     }
 
-    fn heap_size(&self) -> usize {
-        self.heap.heap_size()
-    }
-
-    fn footprint(&self) -> usize {
-        // The heap never shrinks, so its size is its high-water mark.
-        self.heap.heap_size()
-    }
+    heap_queries!();
 
     fn check(&self) -> Result<(), HeapError> {
         let mut rover_found = self.rover.is_none();
@@ -317,6 +282,20 @@ impl<M: HeapMemory> RawAllocator for ImplicitFreeList<M> {
             return Err(HeapError::new(at, "next-fit rover is not at a block"));
         }
         Ok(())
+    }
+}
+
+impl<M: HeapMemory> FreeListHeap for ImplicitFreeList<M> {
+    heap_field!();
+
+    unsafe fn coalesce(&mut self, block: Block) -> Block {
+        // SAFETY: the caller's guarantee, which the inherent `coalesce`
+        // shares.
+        unsafe { ImplicitFreeList::coalesce(self, block) }
+    }
+
+    unsafe fn unlink(&mut self, _block: Block, _size: usize) {
+        // No list: the heap is the list.
     }
 }
 

@@ -3,7 +3,7 @@
 //!
 //! The implicit list walks past every allocated block to find a free one.
 //! [`ExplicitFreeList`] keeps the free blocks in a doubly linked list
-//! ([`free_list`](crate::free_list)) whose links live in the free blocks'
+//! ([`list`](super::list)) whose links live in the free blocks'
 //! payloads, so a search walks only the free blocks (CS:APP §9.9.13). The
 //! price is a larger minimum block (two links) and keeping the list right
 //! through every split and coalesce.
@@ -35,15 +35,13 @@
 //! heap.check().unwrap();
 //! ```
 
-use crate::block::{
-    fit, layout_block_size, pack, split_front, Block, Blocks, Request, ALIGN, ALLOCATED, MIN_BLOCK,
-    PREV_ALLOCATED,
-};
-use crate::free_list::{FreeBlocks, FreeList};
-use crate::heap::{Heap, HeapMemory};
-use crate::raw_allocator::{reallocate_by_copy, AllocError, HeapError, RawAllocator};
+use super::block::{Block, ALIGN, MIN_BLOCK};
+use super::fit::{fit, split_front, Request};
+use super::heap::{Blocks, Heap, HeapMemory};
+use super::list::{FreeBlocks, FreeList};
+use super::shared::{heap_field, heap_queries, reallocate_in_place, FreeListHeap};
+use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
-use std::ops::Range;
 use std::ptr::NonNull;
 
 /// Where a freed block goes in the free list.
@@ -197,26 +195,26 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
             match (block.prev_allocated(), next.is_allocated()) {
                 (true, true) => {
                     next.set_prev_allocated(false);
-                    block.set_free(size, PREV_ALLOCATED);
+                    block.set_free(size, true);
                     self.insert(block);
                     block
                 }
                 (true, false) => {
-                    block.set_free(size + next.size(), PREV_ALLOCATED);
+                    block.set_free(size + next.size(), true);
                     self.relink(next, block);
                     block
                 }
                 (false, true) => {
                     next.set_prev_allocated(false);
                     let prev = block.prev();
-                    prev.set_free(prev.size() + size, PREV_ALLOCATED);
+                    prev.set_free(prev.size() + size, true);
                     self.relink(prev, prev);
                     prev
                 }
                 (false, false) => {
                     let prev = block.prev();
                     self.free.remove(next);
-                    prev.set_free(prev.size() + size + next.size(), PREV_ALLOCATED);
+                    prev.set_free(prev.size() + size + next.size(), true);
                     self.relink(prev, prev);
                     prev
                 }
@@ -246,79 +244,22 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
             } else {
                 block
             };
-            let size = block.size();
+            let header = block.header().with_allocated(true);
+            let size = header.size();
             if size - asize >= MIN_BLOCK {
-                block.set_header(pack(asize, ALLOCATED | block.prev_flag()));
+                block.set_header(header.with_size(asize));
                 let rest = block.next();
-                rest.set_free(size - asize, PREV_ALLOCATED);
+                rest.set_free(size - asize, true);
                 self.free.replace(block, rest);
             } else {
                 self.free.remove(block);
-                block.set_header(pack(size, ALLOCATED | block.prev_flag()));
+                block.set_header(header);
                 block.next().set_prev_allocated(true);
             }
             block
         }
     }
     // ANCHOR_END: place
-
-    /// Resizes the allocated block `block` to `asize` bytes without moving
-    /// it, if it can: shrinking frees the tail (when it can be a block),
-    /// growing takes the free block after it, and the last block of the
-    /// heap grows the heap under it. Returns `false` if the block must move.
-    /// The same moves as the segregated lists' `resize_in_place`.
-    ///
-    /// # Safety
-    ///
-    /// `block` is an allocated block of this heap.
-    unsafe fn resize_in_place(&mut self, block: Block, asize: usize) -> bool {
-        // SAFETY: `block` is a block of this heap; `next` is its neighbour,
-        // and everything merged is adjacent to it. Free neighbours are in
-        // the list.
-        unsafe {
-            let mut size = block.size();
-            if asize > size {
-                let mut next = block.plus(size);
-                let next_free = !next.is_allocated();
-                let mut room = size + if next_free { next.size() } else { 0 };
-                let at_top = next == self.heap.epilogue()
-                    || (next_free && next.next() == self.heap.epilogue());
-                if room < asize && at_top {
-                    let Ok(grown) = self.heap.grow(asize - size) else {
-                        return false;
-                    };
-                    self.coalesce(grown);
-                    next = block.plus(size);
-                    room = size + next.size();
-                }
-                if room < asize {
-                    return false;
-                }
-                self.free.remove(next);
-                block.set_header(pack(room, ALLOCATED | block.prev_flag()));
-                block.plus(room).set_prev_allocated(true);
-                size = room;
-            }
-            if size - asize >= MIN_BLOCK {
-                block.set_header(pack(asize, ALLOCATED | block.prev_flag()));
-                let tail = block.plus(asize);
-                tail.set_header(pack(size - asize, PREV_ALLOCATED));
-                self.coalesce(tail);
-            }
-            true
-        }
-    }
-
-    /// Grows the heap so that a block for `request` ends it, and returns it.
-    fn extend_heap(&mut self, request: &Request) -> Result<(Block, usize), AllocError> {
-        let block = self.heap.grow(request.search)?;
-        // SAFETY: `grow` returned a free block of this heap, in no list.
-        let block = unsafe { self.coalesce(block) };
-        // SAFETY: `block` is a free block of this heap.
-        let size = unsafe { block.size() };
-        let gap = fit(block, size, request).ok_or(AllocError::OutOfMemory)?;
-        Ok((block, gap))
-    }
 }
 
 impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
@@ -335,50 +276,13 @@ impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
 
     #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: `ptr` is a live block of this allocator (the caller's
-        // guarantee), so its header is one word below it.
-        let block = unsafe { Block::from_payload(ptr) };
-        self.heap.debug_check_live(block, layout);
-        // SAFETY: as above; see the implicit list for why the allocated bit
-        // is cleared first.
-        unsafe {
-            block.set_header(block.header() & !ALLOCATED);
-            self.coalesce(block);
-        }
+        // SAFETY: the caller's guarantee.
+        unsafe { self.free(ptr, layout) }
     }
 
-    unsafe fn reallocate(
-        &mut self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new_size: usize,
-    ) -> Result<NonNull<u8>, AllocError> {
-        // The new layout must be valid even when the block stays put.
-        let new =
-            Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
-        // SAFETY: `ptr` is a live block with layout `old` (the caller's
-        // guarantee).
-        let block = unsafe { Block::from_payload(ptr) };
-        self.heap.debug_check_live(block, old);
-        // SAFETY: as above. The block keeps its address, so its alignment.
-        if unsafe { self.resize_in_place(block, layout_block_size(new)) } {
-            return Ok(ptr);
-        }
-        // SAFETY: as above; the block is unchanged when it cannot resize.
-        unsafe { reallocate_by_copy(self, ptr, old, new_size) }
-    }
+    reallocate_in_place!();
 
-    fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
-        self.heap.for_each_region(visit);
-    }
-
-    fn heap_size(&self) -> usize {
-        self.heap.heap_size()
-    }
-
-    fn footprint(&self) -> usize {
-        self.heap.heap_size()
-    }
+    heap_queries!();
 
     // ANCHOR: check
     /// Checks the blocks (see the implicit list), then the list: every free
@@ -416,6 +320,21 @@ impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
         Ok(())
     }
     // ANCHOR_END: check
+}
+
+impl<M: HeapMemory> FreeListHeap for ExplicitFreeList<M> {
+    heap_field!();
+
+    unsafe fn coalesce(&mut self, block: Block) -> Block {
+        // SAFETY: the caller's guarantee, which the inherent `coalesce`
+        // shares.
+        unsafe { ExplicitFreeList::coalesce(self, block) }
+    }
+
+    unsafe fn unlink(&mut self, block: Block, _size: usize) {
+        // SAFETY: the caller's guarantee: `block` is in the list.
+        unsafe { self.free.remove(block) }
+    }
 }
 
 // SAFETY: the allocator owns its heap (see `Heap`'s `Send`); the list

@@ -18,12 +18,17 @@
 //!
 //! The allocators never give memory back: the heap's size is its high-water
 //! mark, and a free block at the top is simply reused when the heap grows.
+//!
+//! [`Heap`] is what the allocators share on top of that memory: the heap's
+//! two ends, growing, the walk over its blocks ([`Blocks`]) and the
+//! block-level half of every heap checker.
 
+use super::block::{Block, BlockInfo, BlockKind, Header, ALIGN, MIN_BLOCK, WORD};
 use crate::align::align_up;
-use crate::block::{pack, Block, Blocks, ALIGN, ALLOCATED, MIN_BLOCK, PREV_ALLOCATED, WORD};
 use crate::raw_allocator::{AllocError, HeapError};
 use crate::region::Region;
 use std::alloc::Layout;
+use std::marker::PhantomData;
 use std::ops::Range;
 use std::ptr::NonNull;
 
@@ -207,9 +212,9 @@ impl<M> Heap<M> {
     // ANCHOR: debug_free_check
     /// In debug builds, panics unless `block` (from a payload pointer given to
     /// `deallocate`) is an allocated block of this heap large enough for
-    /// `layout`. Catches a double free (the allocated bit is already clear,
-    /// or the block waits on a quick list) and a foreign or misaligned
-    /// pointer. Release builds trust the caller, as
+    /// `layout`. Catches a double free (the allocated bit is already clear)
+    /// and a foreign or misaligned pointer; the segregated lists also
+    /// check their quick lists. Release builds trust the caller, as
     /// `RawAllocator::deallocate` allows them to.
     #[inline]
     pub(crate) fn debug_check_live(&self, block: Block, layout: Layout) {
@@ -224,17 +229,12 @@ impl<M> Heap<M> {
             // failed above).
             let header = unsafe { block.header() };
             assert!(
-                header & ALLOCATED != 0,
+                header.is_allocated(),
                 "{:#x} is not allocated (double free?)",
                 block.addr() + WORD
             );
             assert!(
-                header & crate::block::QUICK == 0,
-                "{:#x} is not allocated (double free?): it waits on a quick list",
-                block.addr() + WORD
-            );
-            assert!(
-                crate::block::unpack_size(header) >= layout.size() + WORD,
+                header.size() >= layout.size() + WORD,
                 "{:#x}: the layout is larger than the block",
                 block.addr() + WORD
             );
@@ -258,7 +258,7 @@ impl<M: HeapMemory> Heap<M> {
         // SAFETY: `pad + WORD` bytes from `brk` are ours now.
         let epilogue = Block::at(unsafe { brk.add(pad) });
         // SAFETY: the epilogue header is the last word of that memory.
-        unsafe { epilogue.set_header(pack(0, ALLOCATED | PREV_ALLOCATED)) };
+        unsafe { epilogue.set_header(Header::allocated(0, true)) };
         self.start = brk.as_ptr().addr();
         self.first = epilogue;
         self.epilogue = epilogue;
@@ -321,9 +321,9 @@ impl<M: HeapMemory> Heap<M> {
         // the new block spans exactly those, and the new epilogue is the
         // last word.
         unsafe {
-            epilogue.set_free(bytes, epilogue.prev_flag());
+            epilogue.set_free(bytes, epilogue.prev_allocated());
             let new_epilogue = epilogue.next();
-            new_epilogue.set_header(pack(0, ALLOCATED));
+            new_epilogue.set_header(Header::allocated(0, false));
             self.epilogue = new_epilogue;
         }
         Ok(epilogue)
@@ -359,16 +359,16 @@ impl<M> Heap<M> {
             // SAFETY: `block` is the first block or lies `size` past the last
             // one, whose size was checked to end at or below the epilogue.
             let header = unsafe { block.header() };
-            if (header & PREV_ALLOCATED != 0) != prev_allocated {
+            if header.prev_allocated() != prev_allocated {
                 return Err(HeapError::new(addr, "PREV_ALLOCATED bit is wrong"));
             }
             if block == self.epilogue {
-                if header & !PREV_ALLOCATED != pack(0, ALLOCATED) {
+                if header.with_prev_allocated(false) != Header::allocated(0, false) {
                     return Err(HeapError::new(addr, "epilogue header is damaged"));
                 }
                 return Ok(free_blocks);
             }
-            let size = crate::block::unpack_size(header);
+            let size = header.size();
             if size < MIN_BLOCK {
                 return Err(HeapError::new(addr, "block smaller than the minimum"));
             }
@@ -378,7 +378,7 @@ impl<M> Heap<M> {
             {
                 return Err(HeapError::new(addr, "block runs past the end of the heap"));
             }
-            let free = header & ALLOCATED == 0;
+            let free = !header.is_allocated();
             if free {
                 // SAFETY: the block lies inside the heap (checked above), so
                 // its last word does too.
@@ -397,6 +397,115 @@ impl<M> Heap<M> {
         }
     }
     // ANCHOR_END: check_blocks
+}
+
+/// A walk over a heap's blocks, in address order: the padding (if any), every
+/// block, and the epilogue.
+///
+/// The walk trusts the headers only as far as they make sense: a header
+/// whose size is not a multiple of [`ALIGN`], is below [`MIN_BLOCK`], or runs
+/// past the epilogue is reported, and the walk ends there. So a corrupted
+/// heap ends the walk early instead of sending it outside the heap; the
+/// allocators' `check` says what is wrong.
+#[derive(Debug, Clone)]
+pub struct Blocks<'a> {
+    state: WalkState,
+    start: usize,
+    first: Block,
+    epilogue: Block,
+    _heap: PhantomData<&'a ()>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum WalkState {
+    Padding,
+    At(Block),
+    Done,
+}
+
+impl Blocks<'_> {
+    /// A walk from `first` to `epilogue`; `start` is where padding begins.
+    /// `None` for a heap that has no memory yet.
+    pub(crate) fn new(heap: Option<(usize, Block, Block)>) -> Self {
+        let (state, start, first, epilogue) = match heap {
+            Some((start, first, epilogue)) => (WalkState::Padding, start, first, epilogue),
+            None => (
+                WalkState::Done,
+                0,
+                Block::at(NonNull::dangling()),
+                Block::at(NonNull::dangling()),
+            ),
+        };
+        Blocks {
+            state,
+            start,
+            first,
+            epilogue,
+            _heap: PhantomData,
+        }
+    }
+}
+
+impl Iterator for Blocks<'_> {
+    type Item = BlockInfo;
+
+    fn next(&mut self) -> Option<BlockInfo> {
+        match self.state {
+            WalkState::Done => None,
+            WalkState::Padding => {
+                self.state = WalkState::At(self.first);
+                let pad = self.first.addr() - self.start;
+                if pad == 0 {
+                    return self.next();
+                }
+                Some(BlockInfo {
+                    addr: self.start,
+                    size: pad,
+                    kind: BlockKind::Padding,
+                    prev_allocated: true,
+                })
+            }
+            WalkState::At(block) => {
+                // SAFETY: `block` is the first block, the epilogue, or lies
+                // `size` past a block whose size was checked to end at or
+                // below the epilogue: a header inside the heap, which the
+                // borrow `'a` keeps alive and unchanged.
+                let header = unsafe { block.header() };
+                let prev_allocated = header.prev_allocated();
+                if block == self.epilogue {
+                    self.state = WalkState::Done;
+                    return Some(BlockInfo {
+                        addr: block.addr(),
+                        size: 0,
+                        kind: BlockKind::Epilogue,
+                        prev_allocated,
+                    });
+                }
+                let size = header.size();
+                let sane = size >= MIN_BLOCK
+                    && block
+                        .addr()
+                        .checked_add(size)
+                        .is_some_and(|end| end <= self.epilogue.addr());
+                self.state = if sane {
+                    // SAFETY: the next header lies inside the heap (checked).
+                    WalkState::At(unsafe { block.plus(size) })
+                } else {
+                    WalkState::Done
+                };
+                Some(BlockInfo {
+                    addr: block.addr(),
+                    size,
+                    kind: if header.is_allocated() {
+                        BlockKind::Allocated
+                    } else {
+                        BlockKind::Free
+                    },
+                    prev_allocated,
+                })
+            }
+        }
+    }
 }
 
 // SAFETY: the pointers point into the memory `M` owns (or, for a borrowed

@@ -22,7 +22,7 @@
 //! at once and pushed (LIFO) onto their class.
 //!
 //! The heap grows in steps proportional to its size
-//! ([`GROW_FRACTION`](crate::heap::GROW_FRACTION)), so a small heap is not
+//! ([`GROW_FRACTION`](super::heap::GROW_FRACTION)), so a small heap is not
 //! padded with a mostly unused 4 KiB chunk at its top.
 //!
 //! [`reallocate`](RawAllocator::reallocate) resizes in place when it can: a
@@ -46,16 +46,18 @@
 //! heap.check().unwrap();
 //! ```
 
-use crate::block::{
-    fit, layout_block_size, pack, split_front, unpack_size, Block, Blocks, Request, ALIGN,
-    ALLOCATED, MIN_BLOCK, PREV_ALLOCATED, QUICK,
-};
-use crate::free_list::{FreeBlocks, FreeList};
-use crate::heap::{Heap, HeapMemory};
-use crate::raw_allocator::{reallocate_by_copy, AllocError, HeapError, RawAllocator};
+use super::block::{layout_block_size, Block, Header, ALIGN, MIN_BLOCK};
+use super::fit::{fit, split_front, Request};
+use super::heap::{Blocks, Heap, HeapMemory};
+use super::list::{FreeBlocks, FreeList};
+use super::shared::{heap_field, heap_queries, reallocate_in_place, FreeListHeap};
+use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
-use std::ops::Range;
 use std::ptr::NonNull;
+
+mod quick;
+use quick::QUICK;
+pub use quick::{QUICK_LIMIT, QUICK_MAX};
 
 /// The number of size classes: one bit each in a `u64` bitmap.
 pub const CLASSES: usize = 64;
@@ -71,15 +73,6 @@ pub const EXACT_LIMIT: usize = 256;
 /// (32, 48, ..., 240 bytes).
 pub const EXACT_CLASSES: usize = (EXACT_LIMIT - MIN_BLOCK) / ALIGN;
 
-/// Block sizes below this are freed onto a quick list instead of being
-/// coalesced at once: the exact classes.
-pub const QUICK_LIMIT: usize = EXACT_LIMIT;
-
-/// How many blocks one quick list holds, by default, before a free of its
-/// size coalesces as usual. glibc's tcache holds 7 per size by default; a
-/// few more pays off here, where there is no per-thread cache in front.
-pub const QUICK_MAX: usize = 32;
-
 // ANCHOR: size_class
 /// The size class of a block of `size` bytes (a multiple of `ALIGN`, at
 /// least `MIN_BLOCK`).
@@ -89,7 +82,10 @@ pub const QUICK_MAX: usize = 32;
 /// sizes all share the last class.
 #[inline]
 pub const fn size_class(size: usize) -> usize {
-    debug_assert!(size >= MIN_BLOCK && size.is_multiple_of(ALIGN));
+    debug_assert!(
+        size >= MIN_BLOCK && size.is_multiple_of(ALIGN),
+        "not a block size"
+    );
     if size < EXACT_LIMIT {
         return (size - MIN_BLOCK) / ALIGN;
     }
@@ -112,7 +108,7 @@ pub struct SegregatedFreeList<M> {
     /// Bit `c` is set if and only if `lists[c]` is not empty.
     bitmap: u64,
     /// One LIFO *quick list* per exact class: freed blocks that are still
-    /// marked allocated (and [`QUICK`]), linked through their first payload
+    /// marked allocated (and flagged quick), linked through their first payload
     /// word, waiting for a request of their size.
     quick: [Option<Block>; EXACT_CLASSES],
     /// The length of each quick list.
@@ -205,74 +201,6 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         }
     }
     // ANCHOR_END: insert_remove
-
-    // ANCHOR: quick_list
-    /// Tries to free `block` (of `size` bytes, header word `header`) onto
-    /// its quick list: it stays marked allocated, so neither neighbour is
-    /// read or written, and it is not coalesced. `false` if the block is
-    /// too large for a quick list or its list is full.
-    ///
-    /// # Safety
-    ///
-    /// `block` is an allocated block of this heap being freed, whose header
-    /// word is `header`.
-    #[inline]
-    unsafe fn push_quick(&mut self, block: Block, header: usize) -> bool {
-        let size = unpack_size(header);
-        if size >= QUICK_LIMIT {
-            return false;
-        }
-        let class = size_class(size);
-        if self.quick_len[class] >= self.quick_max {
-            return false;
-        }
-        // SAFETY: the block is ours again; its first payload word holds the
-        // link (an allocated block of MIN_BLOCK bytes has room for it).
-        unsafe {
-            block.set_header(header | QUICK);
-            block.set_next_free(self.quick[class]);
-        }
-        self.quick[class] = Some(block);
-        self.quick_len[class] += 1;
-        true
-    }
-
-    /// Takes a block of exactly `size` bytes (below `QUICK_LIMIT`) off
-    /// its quick list, ready to use: nothing is split, nothing unlinked.
-    #[inline]
-    fn pop_quick(&mut self, size: usize) -> Option<Block> {
-        let class = size_class(size);
-        let block = self.quick[class]?;
-        // SAFETY: quick-listed blocks are allocated blocks of this heap
-        // with their link in the first payload word.
-        unsafe {
-            self.quick[class] = block.next_free();
-            block.set_header(block.header() & !QUICK);
-        }
-        self.quick_len[class] -= 1;
-        Some(block)
-    }
-
-    /// Empties every quick list, freeing and coalescing each block as
-    /// `deallocate` would without them (glibc's `malloc_consolidate`).
-    /// Called before the heap grows, so that no request makes the heap
-    /// larger while free memory waits uncoalesced.
-    #[inline(never)]
-    pub fn consolidate(&mut self) {
-        for class in 0..EXACT_CLASSES {
-            while let Some(block) = self.quick[class] {
-                // SAFETY: as in `pop_quick`; the block then is freed like
-                // any other (allocated bit cleared first, see `deallocate`).
-                unsafe {
-                    self.quick[class] = block.next_free();
-                    block.set_header(block.header() & !(QUICK | ALLOCATED));
-                    self.coalesce(block);
-                }
-            }
-            self.quick_len[class] = 0;
-        }
-    }
-    // ANCHOR_END: quick_list
 
     // ANCHOR: find_fit
     /// A free block of at least `size` bytes, and its size. In the request's
@@ -367,7 +295,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         unsafe {
             if size - asize < MIN_BLOCK {
                 self.remove(block, size);
-                block.set_header(block.header() | ALLOCATED);
+                block.set_header(block.header().with_allocated(true));
                 block.plus(size).set_prev_allocated(true);
                 block
             } else if asize < EXACT_LIMIT {
@@ -388,15 +316,18 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     /// `block` is a listed free block of `size >= asize + MIN_BLOCK` bytes.
     #[inline]
     unsafe fn carve_front(&mut self, block: Block, size: usize, asize: usize) -> Block {
-        debug_assert!(size - asize >= MIN_BLOCK);
+        debug_assert!(
+            size - asize >= MIN_BLOCK,
+            "carving {asize} bytes off a {size}-byte block leaves less than MIN_BLOCK"
+        );
         let rest = size - asize;
         // SAFETY: both pieces lie inside `block`; the remainder starts at
         // least MIN_BLOCK bytes in, past `block`'s link words, which
         // `replace` and `remove` still read.
         unsafe {
-            block.set_header(pack(asize, ALLOCATED | block.prev_flag()));
+            block.set_header(block.header().with_allocated(true).with_size(asize));
             let remainder = block.plus(asize);
-            remainder.set_free(rest, PREV_ALLOCATED);
+            remainder.set_free(rest, true);
             let class = size_class(size);
             if size_class(rest) == class {
                 self.lists[class].replace(block, remainder);
@@ -417,18 +348,21 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     /// As for [`carve_front`](Self::carve_front).
     #[inline]
     unsafe fn carve_back(&mut self, block: Block, size: usize, asize: usize) -> Block {
-        debug_assert!(size - asize >= MIN_BLOCK);
+        debug_assert!(
+            size - asize >= MIN_BLOCK,
+            "carving {asize} bytes off a {size}-byte block leaves less than MIN_BLOCK"
+        );
         let rest = size - asize;
         // SAFETY: both pieces lie inside `block`. The new footer is at least
         // MIN_BLOCK - WORD bytes in, past the link words.
         unsafe {
-            block.set_free(rest, block.prev_flag());
+            block.set_free(rest, block.prev_allocated());
             if size_class(rest) != size_class(size) {
                 self.remove(block, size);
                 self.insert(block, rest);
             }
             let used = block.plus(rest);
-            used.set_header(pack(asize, ALLOCATED)); // the block below is free
+            used.set_header(Header::allocated(asize, false)); // the block below is free
             used.plus(asize).set_prev_allocated(true);
             used
         }
@@ -451,25 +385,25 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         // the sizes their headers hold.
         unsafe {
             let header = block.header();
-            let mut size = unpack_size(header);
+            let mut size = header.size();
             let next = block.plus(size);
             let next_header = next.header();
-            if next_header & ALLOCATED != 0 {
-                next.set_header(next_header & !PREV_ALLOCATED);
+            if next_header.is_allocated() {
+                next.set_header(next_header.with_prev_allocated(false));
             } else {
-                let next_size = unpack_size(next_header);
+                let next_size = next_header.size();
                 self.remove(next, next_size);
                 size += next_size;
             }
-            if header & PREV_ALLOCATED != 0 {
-                block.set_free(size, PREV_ALLOCATED);
+            if header.prev_allocated() {
+                block.set_free(size, true);
                 self.insert(block, size);
                 return block;
             }
             let prev = block.prev();
             let prev_size = prev.size();
             size += prev_size;
-            prev.set_free(size, PREV_ALLOCATED);
+            prev.set_free(size, true);
             if size_class(size) != size_class(prev_size) {
                 self.remove(prev, prev_size);
                 self.insert(prev, size);
@@ -479,86 +413,18 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     }
     // ANCHOR_END: coalesce
 
-    /// Frees the tail of the allocated block `block` beyond `asize` bytes,
-    /// if the tail can be a block: it is coalesced with a free block after
-    /// it.
-    ///
-    /// # Safety
-    ///
-    /// `block` is an allocated block of this heap of at least `asize` bytes.
-    unsafe fn trim(&mut self, block: Block, asize: usize) {
-        // SAFETY: the tail lies inside `block`.
-        unsafe {
-            let header = block.header();
-            let size = unpack_size(header);
-            if size - asize >= MIN_BLOCK {
-                block.set_header(pack(asize, header & (ALLOCATED | PREV_ALLOCATED)));
-                let tail = block.plus(asize);
-                tail.set_header(pack(size - asize, PREV_ALLOCATED));
-                self.coalesce(tail);
-            }
-        }
-    }
-
-    // ANCHOR: resize_in_place
-    /// Resizes the allocated block `block` to `asize` bytes without moving
-    /// it, if it can: shrinking always works; growing takes the free block
-    /// after it, and when the block is the last in the heap, grows the heap
-    /// under it first. Returns `false` if the block must move.
-    ///
-    /// # Safety
-    ///
-    /// `block` is an allocated block of this heap.
-    unsafe fn resize_in_place(&mut self, block: Block, asize: usize) -> bool {
-        // SAFETY: `block` is a block of this heap; `next` is its neighbour,
-        // and everything merged is adjacent to it.
-        unsafe {
-            let size = block.size();
-            if asize > size {
-                let mut next = block.plus(size);
-                let mut room = size;
-                let next_free = !next.is_allocated();
-                if next_free {
-                    room += next.size();
-                }
-                let at_top = next == self.heap.epilogue()
-                    || (next_free && next.next() == self.heap.epilogue());
-                if room < asize && at_top {
-                    // The new memory lands right after the block (merged
-                    // with the free block there, if any).
-                    let Ok(grown) = self.heap.grow(asize - size) else {
-                        return false;
-                    };
-                    self.coalesce(grown);
-                    next = block.plus(size);
-                    room = size + next.size();
-                }
-                if room < asize {
-                    return false;
-                }
-                self.remove(next, room - size);
-                block.set_header(pack(room, ALLOCATED | block.prev_flag()));
-                block.plus(room).set_prev_allocated(true);
-            }
-            self.trim(block, asize);
-            true
-        }
-    }
-    // ANCHOR_END: resize_in_place
-
     /// Grows the heap so that a free block of at least `need` bytes ends
     /// it, and returns that block (in its class's list) and its size.
+    #[cold]
     #[inline(never)]
-    fn extend_heap(&mut self, need: usize) -> Result<(Block, usize), AllocError> {
+    fn grow_for(&mut self, need: usize) -> Result<(Block, usize), AllocError> {
         if self.quick_blocks() > 0 {
             self.consolidate();
             if let Some(found) = self.find_fit(need) {
                 return Ok(found);
             }
         }
-        let block = self.heap.grow(need)?;
-        // SAFETY: `grow` returned a free block of this heap, in no list.
-        let block = unsafe { self.coalesce(block) };
+        let block = self.grow_heap(need)?;
         // SAFETY: `block` is a free block of this heap.
         Ok((block, unsafe { block.size() }))
     }
@@ -576,7 +442,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
                 return self.allocate_aligned(layout);
             }
             None => {
-                let (block, size) = self.extend_heap(request.search)?;
+                let (block, size) = self.grow_for(request.search)?;
                 (
                     block,
                     fit(block, size, &request).ok_or(AllocError::OutOfMemory)?,
@@ -623,7 +489,7 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
         }
         let (block, free) = match self.find_fit(size) {
             Some(found) => found,
-            None => self.extend_heap(size)?,
+            None => self.grow_for(size)?,
         };
         // SAFETY: `block` is a listed free block of `free >= size` bytes.
         unsafe { Ok(self.place(block, free, size).payload()) }
@@ -632,60 +498,31 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
 
     #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
-        // SAFETY: `ptr` is a live block of this allocator (the caller's
-        // guarantee), so its header is one word below it.
-        let block = unsafe { Block::from_payload(ptr) };
-        self.heap.debug_check_live(block, layout);
-        // SAFETY: as above; see the implicit list for why the allocated bit
-        // is cleared first.
+        // SAFETY: the caller's guarantee.
+        let block = unsafe { self.live_block(ptr, layout) };
+        // SAFETY: as above; see `FreeListHeap::free` for why the allocated
+        // bit is cleared first.
         unsafe {
             let header = block.header();
+            debug_assert!(
+                !header.has_flag(QUICK),
+                "{:#x} is not allocated (double free?): it waits on a quick list",
+                ptr.as_ptr().addr()
+            );
             if self.push_quick(block, header) {
                 return;
             }
             // The block is usually exactly what `layout` asked for: start
             // fetching its neighbour's header now.
             block.prefetch(layout_block_size(layout));
-            block.set_header(header & !ALLOCATED);
+            block.set_header(header.with_allocated(false));
             self.coalesce(block);
         }
     }
 
-    // ANCHOR: reallocate
-    unsafe fn reallocate(
-        &mut self,
-        ptr: NonNull<u8>,
-        old: Layout,
-        new_size: usize,
-    ) -> Result<NonNull<u8>, AllocError> {
-        // The new layout must be valid even when the block stays put.
-        let new =
-            Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
-        let asize = layout_block_size(new);
-        // SAFETY: `ptr` is a live block with layout `old` (the caller's
-        // guarantee).
-        let block = unsafe { Block::from_payload(ptr) };
-        self.heap.debug_check_live(block, old);
-        // SAFETY: as above. The block keeps its address, so its alignment.
-        if unsafe { self.resize_in_place(block, asize) } {
-            return Ok(ptr);
-        }
-        // SAFETY: as above; the block is unchanged when it cannot resize.
-        unsafe { reallocate_by_copy(self, ptr, old, new_size) }
-    }
-    // ANCHOR_END: reallocate
+    reallocate_in_place!();
 
-    fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
-        self.heap.for_each_region(visit);
-    }
-
-    fn heap_size(&self) -> usize {
-        self.heap.heap_size()
-    }
-
-    fn footprint(&self) -> usize {
-        self.heap.heap_size()
-    }
+    heap_queries!();
 
     // ANCHOR: check
     /// Checks the blocks, then the lists: every free block is linked into
@@ -697,8 +534,8 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
         let free_blocks = self.heap.check_blocks(|block, free| {
             // SAFETY: the block walk checked that `block` is a block.
             let header = unsafe { block.header() };
-            if header & QUICK != 0 {
-                if free || unpack_size(header) >= QUICK_LIMIT {
+            if header.has_flag(QUICK) {
+                if free || header.size() >= QUICK_LIMIT {
                     return Err(HeapError::new(block.addr(), "bad quick-list flag"));
                 }
                 quick_blocks += 1;
@@ -743,44 +580,18 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
     // ANCHOR_END: check
 }
 
-impl<M> SegregatedFreeList<M> {
-    /// The quick-list half of the checker: every quick list holds as many
-    /// blocks as its length says (so no cycle), each a flagged block of
-    /// the list's exact size, and together they hold exactly the
-    /// `flagged` blocks the walk found. A block in two lists, or twice in
-    /// one, would make some list longer than its length or leave a flagged
-    /// block out.
-    fn check_quick_lists(&self, flagged: usize) -> Result<(), HeapError> {
-        let mut listed = 0;
-        for (class, &head) in self.quick.iter().enumerate() {
-            let mut cursor = head;
-            let mut length = 0;
-            while let Some(link) = cursor {
-                if !self.heap.is_header_addr(link.addr()) || length >= self.quick_len[class] {
-                    return Err(HeapError::new(link.addr(), "quick list broken"));
-                }
-                let block = self.heap.block_at(link.addr());
-                // SAFETY: a header position inside the heap: its header
-                // and first payload word are in bounds.
-                let header = unsafe { block.header() };
-                if header & (ALLOCATED | QUICK) != ALLOCATED | QUICK
-                    || size_class(unpack_size(header).max(MIN_BLOCK)) != class
-                {
-                    return Err(HeapError::new(block.addr(), "bad block in a quick list"));
-                }
-                length += 1;
-                // SAFETY: as above.
-                cursor = unsafe { block.next_free() };
-            }
-            if length != self.quick_len[class] {
-                return Err(HeapError::new(0, "quick list shorter than its length"));
-            }
-            listed += length as usize;
-        }
-        if listed != flagged {
-            return Err(HeapError::new(0, "quick lists and heap disagree"));
-        }
-        Ok(())
+impl<M: HeapMemory> FreeListHeap for SegregatedFreeList<M> {
+    heap_field!();
+
+    unsafe fn coalesce(&mut self, block: Block) -> Block {
+        // SAFETY: the caller's guarantee, which the inherent `coalesce`
+        // shares.
+        unsafe { SegregatedFreeList::coalesce(self, block) }
+    }
+
+    unsafe fn unlink(&mut self, block: Block, size: usize) {
+        // SAFETY: the caller's guarantee: `block` is listed with `size`.
+        unsafe { self.remove(block, size) }
     }
 }
 

@@ -17,8 +17,8 @@
 //! list, [`SegregatedFreeList`](crate::segregated::SegregatedFreeList) one per
 //! size class.
 
-use crate::block::Block;
-use crate::heap::Heap;
+use super::block::{Block, MIN_BLOCK};
+use super::heap::Heap;
 use crate::raw_allocator::HeapError;
 
 /// The head of a free list. The links live in the blocks.
@@ -232,7 +232,7 @@ impl FreeList {
         FreeBlocks {
             heap,
             cursor: self.head,
-            left: heap.heap_size() / crate::block::MIN_BLOCK + 1,
+            left: heap.heap_size() / MIN_BLOCK + 1,
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The block format that the free-list allocators share: headers, footers
-//! (boundary tags), the minimum block size, and a walk over every block.
+//! (boundary tags), and the minimum block size.
 //!
 //! A free-list heap is a sequence of *blocks* that tile it exactly. Each
 //! block starts with a one-word *header* holding the block's size, and the
@@ -13,6 +13,11 @@
 //!                          the previous block is allocated ---+   |
 //!                                      this block is allocated ----+
 //! ```
+//!
+//! [`Header`] is that word, with a method for each field, so no other
+//! module does bit arithmetic on headers. The two bits above the flags are
+//! left to the allocators: the segregated lists mark the blocks on their
+//! quick lists with one.
 //!
 //! A *free* block also ends with a *footer*, a copy of its header (Knuth's
 //! *boundary tag*). When a block is freed, its right neighbour is found
@@ -54,14 +59,13 @@
 //! When the heap grows, the old epilogue becomes the header of the new
 //! block, and a new epilogue is written at the new break.
 //!
-//! [`Blocks`] walks the blocks of a heap and reports each one as a
-//! [`BlockInfo`]; the allocators' `blocks()` methods return it, for tests and
-//! for drawing the book's figures.
+//! A walk over the blocks reports each one as a [`BlockInfo`] (see
+//! [`Blocks`](super::heap::Blocks)); the allocators' `blocks()` methods return
+//! it, for tests and for drawing the book's figures. How a request is fitted
+//! into a free block, and split, is in `fit`.
 
 use crate::align::align_up;
-use crate::raw_allocator::AllocError;
 use std::alloc::Layout;
-use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 /// The size of a machine word: one header, footer or link.
@@ -74,36 +78,102 @@ pub const ALIGN: usize = 2 * WORD;
 /// The smallest block: a header, two free-list links and a footer.
 pub const MIN_BLOCK: usize = 4 * WORD;
 
-/// Header flag: this block is allocated.
-pub const ALLOCATED: usize = 0b01;
-
-/// Header flag: the block just below this one is allocated, so there is no
-/// footer below this header to read.
-pub const PREV_ALLOCATED: usize = 0b10;
-
-/// Header flag: this block sits on a *quick list* of the segregated lists:
-/// freed, but kept allocated (not coalesced) for the next request of its
-/// size (deferred coalescing; see
-/// [`segregated`](crate::segregated)). The other allocators never set it.
-pub const QUICK: usize = 0b100;
-
-/// The low bits of a header that hold flags instead of size.
-const FLAGS: usize = ALIGN - 1;
-
 // ANCHOR: pack
-/// A header (or footer) word: the block size with the flags in its low bits.
-#[inline]
-pub const fn pack(size: usize, flags: usize) -> usize {
-    debug_assert!(size.is_multiple_of(ALIGN) && flags & !FLAGS == 0);
-    size | flags
-}
+/// A header (or footer) word: the block size, with flags in its low bits,
+/// which are always zero in a multiple of `ALIGN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(transparent)]
+pub(crate) struct Header(usize);
 
-/// The block size stored in a header word.
-#[inline]
-pub const fn unpack_size(word: usize) -> usize {
-    word & !FLAGS
+impl Header {
+    /// Flag: this block is allocated.
+    const ALLOCATED: usize = 0b01;
+    /// Flag: the block just below this one is allocated, so there is no
+    /// footer below this header to read.
+    const PREV_ALLOCATED: usize = 0b10;
+    /// The low bits that hold flags instead of size.
+    const FLAGS: usize = ALIGN - 1;
+    /// The flag bits the format does not use, left to an allocator's own
+    /// marks.
+    pub(crate) const SPARE: usize = Self::FLAGS & !(Self::ALLOCATED | Self::PREV_ALLOCATED);
+
+    /// The header of a free block of `size` bytes.
+    #[inline]
+    pub(crate) fn free(size: usize, prev_allocated: bool) -> Header {
+        Header::sized(size).with_prev_allocated(prev_allocated)
+    }
+
+    /// The header of an allocated block of `size` bytes.
+    #[inline]
+    pub(crate) fn allocated(size: usize, prev_allocated: bool) -> Header {
+        Header::free(size, prev_allocated).with_allocated(true)
+    }
+
+    /// A header of `size` bytes with no flags set.
+    #[inline]
+    fn sized(size: usize) -> Header {
+        debug_assert!(
+            size.is_multiple_of(ALIGN),
+            "block size {size:#x} is not a multiple of {ALIGN}"
+        );
+        Header(size)
+    }
+
+    /// The block size.
+    #[inline]
+    pub(crate) fn size(self) -> usize {
+        self.0 & !Self::FLAGS
+    }
+
+    /// `true` if this block is allocated.
+    #[inline]
+    pub(crate) fn is_allocated(self) -> bool {
+        self.0 & Self::ALLOCATED != 0
+    }
+
+    /// `true` if the block below is allocated (so there is no footer below
+    /// this header).
+    #[inline]
+    pub(crate) fn prev_allocated(self) -> bool {
+        self.0 & Self::PREV_ALLOCATED != 0
+    }
+
+    /// The same header with the size `size`; the flags stay.
+    #[inline]
+    pub(crate) fn with_size(self, size: usize) -> Header {
+        Header(Header::sized(size).0 | (self.0 & Self::FLAGS))
+    }
+
+    /// The same header with the allocated bit set or cleared.
+    #[inline]
+    pub(crate) fn with_allocated(self, allocated: bool) -> Header {
+        self.with_flag(Self::ALLOCATED, allocated)
+    }
+
+    /// The same header with the prev-allocated bit set or cleared.
+    #[inline]
+    pub(crate) fn with_prev_allocated(self, allocated: bool) -> Header {
+        self.with_flag(Self::PREV_ALLOCATED, allocated)
+    }
 }
 // ANCHOR_END: pack
+
+impl Header {
+    /// `true` if the flag `flag` (one of the [`SPARE`](Self::SPARE) bits)
+    /// is set.
+    #[inline]
+    pub(crate) fn has_flag(self, flag: usize) -> bool {
+        debug_assert!(flag & !Self::SPARE == 0, "{flag:#b} is not a spare flag");
+        self.0 & flag != 0
+    }
+
+    /// The same header with flag `flag` set or cleared.
+    #[inline]
+    pub(crate) fn with_flag(self, flag: usize, on: bool) -> Header {
+        debug_assert!(flag & !Self::FLAGS == 0, "{flag:#b} is not a flag bit");
+        Header(if on { self.0 | flag } else { self.0 & !flag })
+    }
+}
 
 // ANCHOR: block_size
 /// The size of the block that holds a payload of `payload` bytes: one header
@@ -129,87 +199,14 @@ pub const fn block_size(payload: usize) -> Option<usize> {
 #[inline]
 pub(crate) const fn layout_block_size(layout: Layout) -> usize {
     let size = (layout.size() + WORD + (ALIGN - 1)) & !(ALIGN - 1);
-    debug_assert!(matches!(block_size(layout.size()), Some(s) if s == size || s == MIN_BLOCK));
+    debug_assert!(
+        matches!(block_size(layout.size()), Some(s) if s == size || s == MIN_BLOCK),
+        "the fast block size disagrees with block_size"
+    );
     if size < MIN_BLOCK {
         MIN_BLOCK
     } else {
         size
-    }
-}
-
-/// What an allocation needs from a free block, worked out once per request.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Request {
-    /// The block size, from [`block_size`].
-    pub(crate) size: usize,
-    /// The payload's alignment.
-    pub(crate) align: usize,
-    /// A block at least this large surely fits the request, wherever it
-    /// starts. It equals `size` unless the alignment is above [`ALIGN`].
-    pub(crate) search: usize,
-}
-
-impl Request {
-    /// The request for `layout`, or `SizeOverflow` if its block size does not
-    /// fit in a `usize`.
-    #[inline]
-    pub(crate) fn new(layout: Layout) -> Result<Request, AllocError> {
-        let size = layout_block_size(layout);
-        let align = layout.align();
-        let search = if align <= ALIGN {
-            size
-        } else {
-            // Worst case: the aligned payload lies `align - ALIGN` bytes past
-            // the first spot that leaves a whole free block in front of it.
-            size.checked_add(MIN_BLOCK + (align - ALIGN))
-                .ok_or(AllocError::SizeOverflow)?
-        };
-        Ok(Request {
-            size,
-            align,
-            search,
-        })
-    }
-}
-
-// ANCHOR: fit
-/// Where a request fits in a free block of `size` bytes at `block`: the
-/// *gap* in front of the block it would use, or `None` if it does not fit.
-///
-/// For the usual alignment the gap is zero. A larger alignment may need the
-/// payload further in; the gap in front then must be large enough to stay
-/// behind as a free block of its own.
-#[inline]
-pub(crate) fn fit(block: Block, size: usize, request: &Request) -> Option<usize> {
-    if request.align <= ALIGN {
-        return (size >= request.size).then_some(0);
-    }
-    let payload = block.addr() + WORD;
-    let gap = if payload.is_multiple_of(request.align) {
-        0
-    } else {
-        align_up(payload.checked_add(MIN_BLOCK)?, request.align)? - payload
-    };
-    (gap.checked_add(request.size)? <= size).then_some(gap)
-}
-// ANCHOR_END: fit
-
-/// Splits `gap` bytes off the front of the free block `block` as a free block
-/// of their own (for a large alignment), and returns the rest, free.
-///
-/// # Safety
-///
-/// `block` is a free block and `gap` (at least [`MIN_BLOCK`]) leaves at
-/// least [`MIN_BLOCK`] bytes behind it.
-pub(crate) unsafe fn split_front(block: Block, gap: usize) -> Block {
-    debug_assert!(gap >= MIN_BLOCK);
-    // SAFETY: both pieces lie inside `block`.
-    unsafe {
-        let size = block.size();
-        block.set_free(gap, block.prev_flag());
-        let rest = block.next();
-        rest.set_free(size - gap, 0);
-        rest
     }
 }
 
@@ -264,15 +261,15 @@ impl Block {
         unsafe { self.0.add(WORD) }
     }
 
-    /// The header word.
+    /// The header.
     ///
     /// # Safety
     ///
     /// `self` is a block (or the epilogue) of a live heap.
     #[inline]
-    pub(crate) unsafe fn header(self) -> usize {
+    pub(crate) unsafe fn header(self) -> Header {
         // SAFETY: the header is an aligned, initialised word of the heap.
-        unsafe { self.0.cast::<usize>().read() }
+        Header(unsafe { self.0.cast::<usize>().read() })
     }
 
     /// Overwrites the header word.
@@ -282,9 +279,9 @@ impl Block {
     /// `self` is a word-aligned address inside a live heap, which the caller
     /// is turning into (or keeping as) a block header.
     #[inline]
-    pub(crate) unsafe fn set_header(self, word: usize) {
+    pub(crate) unsafe fn set_header(self, header: Header) {
         // SAFETY: the caller guarantees the word is in the heap.
-        unsafe { self.0.cast::<usize>().write(word) }
+        unsafe { self.0.cast::<usize>().write(header.0) }
     }
 
     /// The size from the header.
@@ -295,7 +292,7 @@ impl Block {
     #[inline]
     pub(crate) unsafe fn size(self) -> usize {
         // SAFETY: the caller's guarantee.
-        unpack_size(unsafe { self.header() })
+        unsafe { self.header() }.size()
     }
 
     /// `true` if the header's allocated bit is set.
@@ -306,7 +303,7 @@ impl Block {
     #[inline]
     pub(crate) unsafe fn is_allocated(self) -> bool {
         // SAFETY: the caller's guarantee.
-        (unsafe { self.header() }) & ALLOCATED != 0
+        unsafe { self.header() }.is_allocated()
     }
 
     /// `true` if the block below is allocated (so there is no footer below
@@ -318,21 +315,10 @@ impl Block {
     #[inline]
     pub(crate) unsafe fn prev_allocated(self) -> bool {
         // SAFETY: the caller's guarantee.
-        (unsafe { self.header() }) & PREV_ALLOCATED != 0
+        unsafe { self.header() }.prev_allocated()
     }
 
-    /// The header's [`PREV_ALLOCATED`] bit, ready to be packed again.
-    ///
-    /// # Safety
-    ///
-    /// As for [`header`](Self::header).
-    #[inline]
-    pub(crate) unsafe fn prev_flag(self) -> usize {
-        // SAFETY: the caller's guarantee.
-        (unsafe { self.header() }) & PREV_ALLOCATED
-    }
-
-    /// Sets or clears the [`PREV_ALLOCATED`] bit in the header only.
+    /// Sets or clears the prev-allocated bit in the header only.
     ///
     /// # Safety
     ///
@@ -342,9 +328,13 @@ impl Block {
     pub(crate) unsafe fn set_prev_allocated(self, allocated: bool) {
         // SAFETY: the caller's guarantee; the header is in the heap.
         unsafe {
-            debug_assert!(self.is_allocated());
-            let header = self.header() & !PREV_ALLOCATED;
-            self.set_header(header | if allocated { PREV_ALLOCATED } else { 0 });
+            let header = self.header();
+            debug_assert!(
+                header.is_allocated(),
+                "block {:#x} is free: its footer would keep the old bit",
+                self.addr()
+            );
+            self.set_header(header.with_prev_allocated(allocated));
         }
     }
 
@@ -393,31 +383,35 @@ impl Block {
         Block(unsafe { self.0.add(self.size()) })
     }
 
-    /// The footer word, the last word of the block.
+    /// The footer, the last word of the block.
     ///
     /// # Safety
     ///
     /// `self` is a free block of a live heap.
     #[inline]
-    pub(crate) unsafe fn footer(self) -> usize {
+    pub(crate) unsafe fn footer(self) -> Header {
         // SAFETY: a free block's last word is its footer, inside the block.
-        unsafe { self.0.add(self.size() - WORD).cast::<usize>().read() }
+        Header(unsafe { self.0.add(self.size() - WORD).cast::<usize>().read() })
     }
 
     /// The previous block, found through its footer just below our header.
     ///
     /// # Safety
     ///
-    /// `self` is a block of a live heap whose [`PREV_ALLOCATED`] bit is clear,
+    /// `self` is a block of a live heap whose prev-allocated bit is clear,
     /// so the block below is free and has a footer.
     #[inline]
     pub(crate) unsafe fn prev(self) -> Block {
         // SAFETY: the block below is free, so the word below our header is its
         // footer, which holds its size.
         unsafe {
-            debug_assert!(!self.prev_allocated());
-            let footer = self.0.sub(WORD).cast::<usize>().read();
-            Block(self.0.sub(unpack_size(footer)))
+            debug_assert!(
+                !self.prev_allocated(),
+                "block {:#x}: the block below is allocated and has no footer",
+                self.addr()
+            );
+            let footer = Header(self.0.sub(WORD).cast::<usize>().read());
+            Block(self.0.sub(footer.size()))
         }
     }
 
@@ -430,13 +424,16 @@ impl Block {
     /// `size` bytes from `self` lie in a live heap and belong to no other
     /// block; `size >= MIN_BLOCK`.
     #[inline]
-    pub(crate) unsafe fn set_free(self, size: usize, flags: usize) {
-        debug_assert!(size >= MIN_BLOCK && flags & ALLOCATED == 0);
-        let word = pack(size, flags);
+    pub(crate) unsafe fn set_free(self, size: usize, prev_allocated: bool) {
+        debug_assert!(
+            size >= MIN_BLOCK,
+            "free block of {size} bytes is below MIN_BLOCK"
+        );
+        let header = Header::free(size, prev_allocated);
         // SAFETY: the header and the last word are both inside the block.
         unsafe {
-            self.set_header(word);
-            self.0.add(size - WORD).cast::<usize>().write(word);
+            self.set_header(header);
+            self.0.add(size - WORD).cast::<usize>().write(header.0);
         }
     }
     // ANCHOR_END: set_free
@@ -488,7 +485,7 @@ impl Block {
     }
 }
 
-/// What a piece of a heap is, as [`Blocks`] reports it.
+/// What a piece of a heap is, as a walk over its blocks reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BlockKind {
     /// Bytes at the heap's start that align the first header. Not a block:
@@ -513,7 +510,7 @@ pub struct BlockInfo {
     pub size: usize,
     /// What it is.
     pub kind: BlockKind,
-    /// The header's [`PREV_ALLOCATED`] bit.
+    /// The header's prev-allocated bit.
     pub prev_allocated: bool,
 }
 
@@ -535,115 +532,6 @@ impl BlockInfo {
     }
 }
 
-/// A walk over a heap's blocks, in address order: the padding (if any), every
-/// block, and the epilogue.
-///
-/// The walk trusts the headers only as far as they make sense: a header
-/// whose size is not a multiple of [`ALIGN`], is below [`MIN_BLOCK`], or runs
-/// past the epilogue is reported, and the walk ends there. So a corrupted
-/// heap ends the walk early instead of sending it outside the heap; the
-/// allocators' `check` says what is wrong.
-#[derive(Debug, Clone)]
-pub struct Blocks<'a> {
-    state: WalkState,
-    start: usize,
-    first: Block,
-    epilogue: Block,
-    _heap: PhantomData<&'a ()>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum WalkState {
-    Padding,
-    At(Block),
-    Done,
-}
-
-impl Blocks<'_> {
-    /// A walk from `first` to `epilogue`; `start` is where padding begins.
-    /// `None` for a heap that has no memory yet.
-    pub(crate) fn new(heap: Option<(usize, Block, Block)>) -> Self {
-        let (state, start, first, epilogue) = match heap {
-            Some((start, first, epilogue)) => (WalkState::Padding, start, first, epilogue),
-            None => (
-                WalkState::Done,
-                0,
-                Block(NonNull::dangling()),
-                Block(NonNull::dangling()),
-            ),
-        };
-        Blocks {
-            state,
-            start,
-            first,
-            epilogue,
-            _heap: PhantomData,
-        }
-    }
-}
-
-impl Iterator for Blocks<'_> {
-    type Item = BlockInfo;
-
-    fn next(&mut self) -> Option<BlockInfo> {
-        match self.state {
-            WalkState::Done => None,
-            WalkState::Padding => {
-                self.state = WalkState::At(self.first);
-                let pad = self.first.addr() - self.start;
-                if pad == 0 {
-                    return self.next();
-                }
-                Some(BlockInfo {
-                    addr: self.start,
-                    size: pad,
-                    kind: BlockKind::Padding,
-                    prev_allocated: true,
-                })
-            }
-            WalkState::At(block) => {
-                // SAFETY: `block` is the first block, the epilogue, or lies
-                // `size` past a block whose size was checked to end at or
-                // below the epilogue: a header inside the heap, which the
-                // borrow `'a` keeps alive and unchanged.
-                let header = unsafe { block.header() };
-                let prev_allocated = header & PREV_ALLOCATED != 0;
-                if block == self.epilogue {
-                    self.state = WalkState::Done;
-                    return Some(BlockInfo {
-                        addr: block.addr(),
-                        size: 0,
-                        kind: BlockKind::Epilogue,
-                        prev_allocated,
-                    });
-                }
-                let size = unpack_size(header);
-                let sane = size >= MIN_BLOCK
-                    && block
-                        .addr()
-                        .checked_add(size)
-                        .is_some_and(|end| end <= self.epilogue.addr());
-                self.state = if sane {
-                    // SAFETY: the next header lies inside the heap (checked).
-                    WalkState::At(Block(unsafe { block.0.add(size) }))
-                } else {
-                    WalkState::Done
-                };
-                Some(BlockInfo {
-                    addr: block.addr(),
-                    size,
-                    kind: if header & ALLOCATED != 0 {
-                        BlockKind::Allocated
-                    } else {
-                        BlockKind::Free
-                    },
-                    prev_allocated,
-                })
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -662,23 +550,15 @@ mod tests {
     }
 
     #[test]
-    fn headers_pack_size_and_flags() {
-        let word = pack(48, ALLOCATED | PREV_ALLOCATED);
-        assert_eq!(unpack_size(word), 48);
-        assert_eq!(word & ALLOCATED, ALLOCATED);
-        assert_eq!(word & PREV_ALLOCATED, PREV_ALLOCATED);
+    fn headers_hold_size_and_flags() {
+        let header = Header::allocated(48, true);
+        assert_eq!(header.size(), 48);
+        assert!(header.is_allocated() && header.prev_allocated());
+        let free = header.with_allocated(false).with_size(96);
+        assert_eq!(free, Header::free(96, true));
+        assert!(!free.has_flag(0b100) && free.with_flag(0b100, true).has_flag(0b100));
+        assert_eq!(free.with_flag(0b100, true).size(), 96);
+        assert_eq!(Header::SPARE, 0b1100);
         assert_eq!(ALIGN, 2 * std::mem::size_of::<usize>());
-    }
-
-    #[test]
-    fn requests_with_large_alignments_search_for_room() {
-        let small = Request::new(Layout::from_size_align(10, 8).unwrap()).unwrap();
-        assert_eq!((small.size, small.search), (MIN_BLOCK, MIN_BLOCK));
-        let page = Request::new(Layout::from_size_align(10, 4096).unwrap()).unwrap();
-        assert_eq!(page.search, MIN_BLOCK + MIN_BLOCK + 4096 - ALIGN);
-        // The largest layout there is still has a search size: it then
-        // fails as out of memory, not as an overflow.
-        let huge = Layout::from_size_align(1 << 62, 1 << 62).unwrap();
-        assert!(Request::new(huge).unwrap().search > 1 << 63);
     }
 }
