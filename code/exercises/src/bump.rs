@@ -36,3 +36,74 @@ pub fn bump_up(
     (new_offset <= capacity).then_some((start - base, new_offset))
 }
 // ANCHOR_END: bump_up
+
+/// Exercise 2: a scratch allocator with marks.
+///
+/// A bump allocator over its own buffer, like the chapter's first version,
+/// but with offsets instead of addresses: `top` is the offset of the lowest
+/// allocated byte, and blocks go down from `capacity`. `alloc` is given.
+#[derive(Debug)]
+pub struct Scratch {
+    memory: Vec<u8>,
+    top: usize,
+}
+
+/// Where the bump pointer was when [`Scratch::mark`] was called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark(usize);
+
+impl Scratch {
+    /// A scratch allocator over `capacity` bytes, all free.
+    pub fn new(capacity: usize) -> Scratch {
+        Scratch {
+            memory: vec![0; capacity],
+            top: capacity,
+        }
+    }
+
+    /// The offset of a new block of `size` bytes aligned (as an offset) to
+    /// `align`, a power of two, or `None` if it does not fit.
+    pub fn alloc(&mut self, size: usize, align: usize) -> Option<usize> {
+        let block = self.top.checked_sub(size)? & !(align - 1);
+        self.top = block;
+        Some(block)
+    }
+
+    /// Bytes in use: from `top` to the end.
+    pub fn used(&self) -> usize {
+        self.memory.len() - self.top
+    }
+}
+
+#[cfg(not(feature = "solutions"))]
+impl Scratch {
+    /// Remembers where the bump pointer is now.
+    pub fn mark(&self) -> Mark {
+        crate::unsolved("A bump allocator", 2)
+    }
+
+    /// Frees every block allocated since `mark` was taken, at once.
+    /// A mark taken before an earlier rewind may be *below* `top`: then
+    /// there is nothing to free, and the bump pointer must not move down.
+    pub fn rewind_to(&mut self, mark: Mark) {
+        let _ = mark;
+        crate::unsolved("A bump allocator", 2)
+    }
+}
+
+// ANCHOR: scratch
+/// Exercise 2, solved: a mark is the bump pointer itself, and rewinding
+/// moves the pointer back up to it, never down.
+#[cfg(feature = "solutions")]
+impl Scratch {
+    /// Remembers where the bump pointer is now.
+    pub fn mark(&self) -> Mark {
+        Mark(self.top)
+    }
+
+    /// Frees every block allocated since `mark` was taken, at once.
+    pub fn rewind_to(&mut self, mark: Mark) {
+        self.top = self.top.max(mark.0);
+    }
+}
+// ANCHOR_END: scratch

@@ -14,7 +14,10 @@
 //! `#[cfg(not(feature = "solutions"))]`); the solution next to it is what
 //! the chapter shows, folded.
 
+pub mod arena;
 pub mod bump;
+pub mod pool;
+pub mod mine;
 
 /// What every stub returns: a panic that tells the reader where the
 /// exercise is.
