@@ -97,7 +97,10 @@ impl std::error::Error for HeapError {}
 /// Unlike `GlobalAlloc`, it takes `&mut self`, it reports failure as an
 /// `AllocError`, it can be inspected, and a zero-size request is valid: the
 /// block it returns is non-null and aligned, and has no bytes behind it.
+// ANCHOR: trait_open
 pub trait RawAllocator {
+    // ANCHOR_END: trait_open
+    // ANCHOR: contract
     /// Allocates a block of at least `layout.size()` bytes, aligned to
     /// `layout.align()`.
     ///
@@ -115,6 +118,7 @@ pub trait RawAllocator {
     /// alignment and the new size), and must not have been deallocated or reallocated since. The
     /// caller must not use the block afterwards.
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout);
+    // ANCHOR_END: contract
 
     /// Resizes a block to `new_size` bytes, keeping its alignment and the
     /// first `min(old.size(), new_size)` bytes of its contents.
@@ -178,7 +182,9 @@ pub trait RawAllocator {
     fn check(&self) -> Result<(), HeapError> {
         Ok(())
     }
+    // ANCHOR: trait_close
 }
+// ANCHOR_END: trait_close
 // ANCHOR_END: raw_allocator
 
 // ANCHOR: reallocate_by_copy
