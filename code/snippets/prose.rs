@@ -221,3 +221,113 @@ fn every_file_in_imgs_is_listed_in_its_readme() {
         "imgs/README.md lists files that are not there: {missing:?}"
     );
 }
+
+/// The chapters in reading order, from `SUMMARY.md`.
+fn chapters_in_order() -> Vec<String> {
+    let summary =
+        std::fs::read_to_string(root().join("src/SUMMARY.md")).expect("src/SUMMARY.md exists");
+    summary
+        .lines()
+        .filter_map(|line| {
+            let start = line.find("](")? + 2;
+            let end = start + line[start..].find(')')?;
+            Some(line[start..end].to_string())
+        })
+        .collect()
+}
+
+/// Words of prose in a chapter: text outside code blocks, tables, include
+/// lines and HTML tags (folded asides count: they are prose too).
+fn prose_words(text: &str) -> usize {
+    let mut words = 0;
+    for line in prose(text).lines() {
+        let line = line.trim_start();
+        if line.starts_with('|') {
+            continue; // a table row
+        }
+        let mut in_tag = false;
+        let mut plain = String::with_capacity(line.len());
+        for c in line.chars() {
+            match c {
+                '<' => in_tag = true,
+                '>' if in_tag => in_tag = false,
+                c if !in_tag => plain.push(c),
+                _ => {}
+            }
+        }
+        words += plain
+            .split_whitespace()
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+            .count();
+    }
+    words
+}
+
+/// A chapter a reader can finish: at most 3,000 words of prose each.
+#[test]
+fn no_chapter_has_more_than_3000_words_of_prose() {
+    let mut report = Vec::new();
+    let mut too_long = Vec::new();
+    for chapter in chapters_in_order() {
+        let text = std::fs::read_to_string(root().join("src").join(&chapter))
+            .unwrap_or_else(|e| panic!("src/{chapter}: {e}"));
+        let words = prose_words(&text);
+        report.push(format!("{chapter}: {words}"));
+        if words > 3000 {
+            too_long.push(format!(
+                "src/{chapter}: {words} words of prose (at most 3,000)"
+            ));
+        }
+    }
+    println!("{}", report.join("\n"));
+    assert!(too_long.is_empty(), "{}", too_long.join("\n"));
+}
+
+/// Results come after the method: no chapter before "Measuring allocators"
+/// includes a measured table or plot (the files `imgs/README.md` says the
+/// lab's benches and reports make).
+#[test]
+fn no_measured_table_before_the_measuring_chapter() {
+    let readme = std::fs::read_to_string(root().join("imgs/README.md")).expect("imgs/README.md");
+    let measured: Vec<String> = readme
+        .lines()
+        .filter(|line| line.contains("-p lab"))
+        // Machine code printed by a bench is a listing, not a result.
+        .filter(|line| !line.starts_with("| `bench-bump-fast-path.s`"))
+        .filter_map(|line| {
+            line.strip_prefix("| `")?
+                .split('`')
+                .next()
+                .map(str::to_string)
+        })
+        .collect();
+    assert!(
+        !measured.is_empty(),
+        "imgs/README.md names no lab measurement"
+    );
+    let order = chapters_in_order();
+    let measuring = order
+        .iter()
+        .position(|c| c == "measuring.md")
+        .expect("SUMMARY.md lists measuring.md");
+    let mut early = Vec::new();
+    for chapter in &order[..measuring] {
+        let text = std::fs::read_to_string(root().join("src").join(chapter)).unwrap_or_default();
+        for file in &measured {
+            if text.contains(&format!("imgs/{file}")) {
+                early.push(format!("src/{chapter} shows imgs/{file}"));
+            }
+        }
+    }
+    assert!(
+        early.is_empty(),
+        "measured results before the chapter that explains measuring:\n{}",
+        early.join("\n")
+    );
+}
+
+#[test]
+fn prose_words_skip_code_tables_and_tags() {
+    let text = "One two <b>three</b>.\n\n| a | b |\n|---|---|\n\n```rust\nlet x = 1;\n```\n{{#include x.md}}\n";
+    assert_eq!(prose_words(text), 3);
+}
