@@ -58,32 +58,42 @@ const PALETTE: [RGBColor; 13] = [
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
+/// The canvas width: the book's content column.
+const WIDTH: u32 = 760;
+/// The smallest text, in pixels: legend, tick labels, footer.
+const SMALL: u32 = 12;
+/// The height of one footer line.
+const LINE: u32 = 16;
+
 impl BarChart<'_> {
     /// Draws the chart into an SVG file at `path`.
+    ///
+    /// The canvas is as wide as the book's text column (about 750 pixels),
+    /// so the SVG is shown at about its own size and the smallest text (the
+    /// legend, the axes' labels, the footer) stays 12 pixels high.
     pub fn draw(&self, path: &Path) -> DrawResult {
-        let bars = self.series.len().max(1) as u32;
-        let width = (260 + (24 + 14 * bars) * self.groups.len() as u32).max(860);
-        let height = 460 + 18 * self.footer.len() as u32;
+        let width = WIDTH;
+        let height = 480 + LINE * self.footer.len() as u32;
         let root = SVGBackend::new(path, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
-        let (top, footer) = root.split_vertically(height - 14 - 18 * self.footer.len() as u32);
+        let (top, footer) = root.split_vertically(height - 8 - LINE * self.footer.len() as u32);
         // The legend gets a column of its own, so it never hides a bar.
-        let (plot, legend) = top.split_horizontally(width - 190);
+        let (plot, legend) = top.split_horizontally(width - 150);
         for (i, series) in self.series.iter().enumerate() {
-            let y = 60 + 22 * i as i32;
+            let y = 48 + 20 * i as i32;
             let color = PALETTE[series.color % PALETTE.len()];
-            legend.draw(&Rectangle::new([(10, y), (24, y + 14)], color.filled()))?;
+            legend.draw(&Rectangle::new([(4, y), (16, y + 12)], color.filled()))?;
             legend.draw(&Text::new(
                 series.name.as_str(),
-                (30, y + 1),
-                ("sans-serif", 14).into_font(),
+                (21, y),
+                ("sans-serif", SMALL).into_font(),
             ))?;
         }
         for (i, line) in self.footer.iter().enumerate() {
             footer.draw(&Text::new(
                 line.as_str(),
-                (10, 4 + 18 * i as i32),
-                ("sans-serif", 13)
+                (8, 2 + LINE as i32 * i as i32),
+                ("sans-serif", SMALL)
                     .into_font()
                     .color(&RGBColor(0x44, 0x44, 0x44)),
             ))?;
@@ -107,10 +117,10 @@ impl BarChart<'_> {
         };
         let mut builder = ChartBuilder::on(&plot);
         builder
-            .caption(self.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70);
+            .caption(self.title, ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(34)
+            .y_label_area_size(62);
         // Bars start at the bottom of the axis.
         let bars = |bottom: f64| {
             self.series.iter().enumerate().flat_map(move |(s, series)| {
@@ -139,6 +149,8 @@ impl BarChart<'_> {
                 .disable_x_mesh()
                 .x_labels(2 * groups + 1)
                 .x_label_formatter(&label)
+                .label_style(("sans-serif", SMALL))
+                .axis_desc_style(("sans-serif", 13))
                 .y_desc(self.y_label)
                 // 0.001 must not read as 0.00: print up to three decimals
                 // and drop the trailing zeros.
@@ -164,6 +176,8 @@ impl BarChart<'_> {
                 .disable_x_mesh()
                 .x_labels(2 * groups + 1)
                 .x_label_formatter(&label)
+                .label_style(("sans-serif", SMALL))
+                .axis_desc_style(("sans-serif", 13))
                 .y_desc(self.y_label)
                 .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
                 .draw()?;

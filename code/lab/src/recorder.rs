@@ -152,6 +152,7 @@ impl Recorder {
                 // SAFETY: the first `len` events were written by `record`,
                 // and recording is off, so nothing writes them now.
                 Some(b) => {
+                    // SAFETY: as said above the match arm.
                     unsafe { std::slice::from_raw_parts(b.as_ptr().cast::<Event>(), log.len) }
                         .to_vec()
                 }

@@ -7,7 +7,7 @@
 //! entries show:
 //!
 //! ```text
-//! book("segregated", "...", OWN, |job, heap| job.measure(heap, |r| Some(SegregatedFreeList::new(BreakRegion::new(r))))),
+//! book("segregated", "...", OWN, |job, heap| job.measure(heap, |r| Some(SegregatedFreeList::new(RegionBreak::new(r))))),
 //! ```
 
 use crate::peers::{BumpaloPeer, LinkedListPeer, TalcPeer};
@@ -16,7 +16,7 @@ use crate::replay::{Job, Outcome};
 use allocators::bump::BumpAllocator;
 use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::growing_bump::GrowingBump;
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::segregated::SegregatedFreeList;
 use std::cell::Cell;
@@ -45,9 +45,9 @@ pub struct Entry {
 }
 
 /// How the book's allocators report their footprint.
-const OWN: &str = "its own footprint(): the most heap bytes it ever used (a bump: end of region - lowest bump pointer; a free-list heap: heap start to its break, which only rises)";
+const OWN: &str = "its own `footprint()`: the most memory it ever used, from the heap's start to its break, which only rises";
 /// How region peers report it.
-const HIGHEST: &str = "highest offset used: end of the highest block ever handed out - start of the region (metadata and holes below it count)";
+const HIGHEST: &str = "the highest offset used: from the heap's start to the end of the highest block it ever handed out (its metadata, and holes below that block, count)";
 
 const fn book(
     name: &'static str,
@@ -81,43 +81,43 @@ const fn peer(
 
 /// Every allocator, book first, in the order tables list them.
 pub static ALLOCATORS: &[Entry] = &[
-    book("bump", "the book's bump allocator (downward) over the heap", OWN, |job, heap| {
+    book("bump", "the book's bump allocator (downward) over the heap", "its own `footprint()`: the most memory it ever used, from the heap's end down to its lowest bump pointer", |job, heap| {
         job.measure(heap, |r| Some(BumpAllocator::new(r)))
     }),
     book(
         "growing-bump",
         "the book's bump allocator that maps chunks of its own, limited to the heap size",
-        "its own footprint(): the most heap bytes at once (older chunks whole, their headers, the used part of the newest)",
+        "its own `footprint()`: the most memory in use at once, older chunks whole (with their headers) and the used part of the newest",
         |job, heap| job.measure(heap, |_| Some(GrowingBump::with_limits(64 * 1024, heap.len()))),
     ),
     book("implicit", "the book's implicit free list, first fit, boundary tags, in a break moving through the heap", OWN, |job, heap| {
-        job.measure(heap, |r| Some(ImplicitFreeList::new(BreakRegion::new(r), Placement::FirstFit)))
+        job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::FirstFit)))
     }),
     book("implicit-next", "the book's implicit free list, next fit", OWN, |job, heap| {
-        job.measure(heap, |r| Some(ImplicitFreeList::new(BreakRegion::new(r), Placement::NextFit)))
+        job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::NextFit)))
     }),
     book("implicit-best", "the book's implicit free list, best fit", OWN, |job, heap| {
-        job.measure(heap, |r| Some(ImplicitFreeList::new(BreakRegion::new(r), Placement::BestFit)))
+        job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::BestFit)))
     }),
     book("explicit", "the book's explicit free list, LIFO insertion", OWN, |job, heap| {
-        job.measure(heap, |r| Some(ExplicitFreeList::new(BreakRegion::new(r), Insertion::Lifo)))
+        job.measure(heap, |r| Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::Lifo)))
     }),
     book("explicit-addr", "the book's explicit free list, address-ordered insertion", OWN, |job, heap| {
-        job.measure(heap, |r| Some(ExplicitFreeList::new(BreakRegion::new(r), Insertion::AddressOrdered)))
+        job.measure(heap, |r| Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::AddressOrdered)))
     }),
     book("segregated", "the book's segregated free lists (size classes with a bitmap)", OWN, |job, heap| {
-        job.measure(heap, |r| Some(SegregatedFreeList::new(BreakRegion::new(r))))
+        job.measure(heap, |r| Some(SegregatedFreeList::new(RegionBreak::new(r))))
     }),
     peer(
         "system",
         "glibc malloc/realloc/free (what std::alloc::System calls)",
-        "mallinfo2() arena + hblkhd, peak minus start, sampled after every a/r in a fresh child process",
+        "measured in a fresh child process: the peak of `mallinfo2()`'s `arena + hblkhd`, sampled after every allocation and reallocation, minus its value at the start",
         crate::system_footprint::run_system,
     ),
     peer(
         "mimalloc",
         "mimalloc (crate mimalloc 0.1, Microsoft's allocator) through its GlobalAlloc",
-        "not measured: mimalloc's heap is the process's own (see MiMallocPeer); the book compares its peak resident memory on a real workload instead",
+        "not measured: its heap, and its statistics, belong to the whole process; the real-program table compares its peak resident memory instead",
         |job, heap| {
             let outcome = job.measure(heap, |_| Some(crate::peers::MiMallocPeer::new()));
             let Outcome::Measured(mut m) = outcome else {
@@ -137,7 +137,7 @@ pub static ALLOCATORS: &[Entry] = &[
     peer(
         "bumpalo",
         "bumpalo 3 Bump, one chunk of the heap size from the global allocator",
-        "address span of the blocks it handed out (one chunk, bumping down: chunk top - lowest block)",
+        "the address span of the blocks it handed out: one chunk, bumping down, from the chunk's top to the lowest block",
         |job, heap| {
             let spare = Cell::new(None);
             let out = job.measure(heap, |_| Some(BumpaloPeer::new(heap.len(), &spare)));

@@ -183,6 +183,11 @@ pub struct Aggregate {
     pub mean_util: Option<f64>,
     /// How many traces the mean is over.
     pub util_traces: usize,
+    /// The lowest utilization on any trace, and that trace.
+    pub min_util: Option<(f64, String)>,
+    /// The trace that took the largest share of the summed time, and that
+    /// share (0 to 1).
+    pub slowest: Option<(String, f64)>,
 }
 
 impl Aggregate {
@@ -213,15 +218,26 @@ pub fn aggregates(rows: &[Row]) -> Vec<Aggregate> {
             let mine: Vec<&Row> = rows.iter().filter(|r| r.allocator == name).collect();
             let timed: Vec<&&Row> = mine.iter().filter(|r| r.seconds().is_some()).collect();
             let utils: Vec<f64> = mine.iter().filter_map(|r| r.util()).collect();
+            let seconds: f64 = timed.iter().filter_map(|r| r.seconds()).sum();
+            let min_util = mine
+                .iter()
+                .filter_map(|r| Some((r.util()?, r.trace.clone())))
+                .min_by(|a, b| a.0.total_cmp(&b.0));
+            let slowest = timed
+                .iter()
+                .filter_map(|r| Some((r.trace.clone(), r.seconds()? / seconds)))
+                .max_by(|a, b| a.1.total_cmp(&b.1));
             Aggregate {
                 allocator: name,
                 completed: timed.len(),
                 traces: mine.len(),
                 ops: timed.iter().map(|r| r.ops).sum(),
-                seconds: timed.iter().filter_map(|r| r.seconds()).sum(),
+                seconds,
                 mean_util: (!utils.is_empty())
                     .then(|| utils.iter().sum::<f64>() / utils.len() as f64),
                 util_traces: utils.len(),
+                min_util,
+                slowest,
             }
         })
         .collect()
@@ -255,7 +271,7 @@ pub fn aggregate_text(rows: &[Row]) -> String {
             r("system"),
             r("talc"),
             r("linked_list_allocator"),
-            opt(a.mean_util, |u| format!("{:.1}%", u * 100.0)),
+            opt(a.mean_util, percent),
             aggregate_note(a),
         );
     }
@@ -278,17 +294,57 @@ fn aggregate_note(a: &Aggregate) -> String {
     note.join("; ")
 }
 
-/// The aggregate as a Markdown table for the book.
+/// The aggregate as a Markdown table for a chapter: six columns. An
+/// allocator that failed a trace says so next to its name; utilization not
+/// measured is a dash.
 pub fn aggregate_markdown(rows: &[Row]) -> String {
     let all = aggregates(rows);
     let mut out = String::from(
-        "| allocator | traces | Kops/s (all ops ÷ all time) | vs glibc | vs talc | vs lla | mean utilization | note |\n|---|--:|--:|--:|--:|--:|--:|---|\n",
+        "| allocator | Kops/s | vs glibc | vs talc | mean utilization | lowest utilization |\n|---|--:|--:|--:|--:|--:|\n",
+    );
+    for a in &all {
+        let r = |base| opt(aggregate_vs(&all, a, base), |x| format!("{}×", ratio(x)));
+        let name = if a.complete() {
+            a.allocator.to_string()
+        } else {
+            format!("{} ({}/{} traces)", a.allocator, a.completed, a.traces)
+        };
+        let dash = |s: String| if s.is_empty() { "—".to_string() } else { s };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            name,
+            opt(a.kops(), |k| format!("{k:.0}")),
+            dash(r("system")),
+            dash(r("talc")),
+            dash(opt(a.mean_util, percent)),
+            dash(
+                a.min_util
+                    .as_ref()
+                    .map_or_else(String::new, |(u, trace)| format!(
+                        "{} ({})",
+                        percent(*u),
+                        trace.trim_end_matches(".rep")
+                    ))
+            ),
+        );
+    }
+    out
+}
+
+/// The aggregate with every column, for a folded block: traces completed,
+/// the ratio to linked_list_allocator, the trace that took the largest
+/// share of the time, and the notes.
+pub fn aggregate_full_markdown(rows: &[Row]) -> String {
+    let all = aggregates(rows);
+    let mut out = String::from(
+        "| allocator | traces | Kops/s | vs glibc | vs talc | vs lla | mean utilization | largest share of the time | note |\n|---|--:|--:|--:|--:|--:|--:|---|---|\n",
     );
     for a in &all {
         let r = |base| opt(aggregate_vs(&all, a, base), |x| format!("{}×", ratio(x)));
         let _ = writeln!(
             out,
-            "| {} | {}/{} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {}/{} | {} | {} | {} | {} | {} | {} | {} |",
             a.allocator,
             a.completed,
             a.traces,
@@ -296,11 +352,35 @@ pub fn aggregate_markdown(rows: &[Row]) -> String {
             r("system"),
             r("talc"),
             r("linked_list_allocator"),
-            opt(a.mean_util, |u| format!("{:.1}%", u * 100.0)),
+            opt(a.mean_util, percent),
+            a.slowest
+                .as_ref()
+                .map_or_else(String::new, |(trace, share)| format!(
+                    "{} ({:.0}%)",
+                    trace.trim_end_matches(".rep"),
+                    share * 100.0
+                )),
             aggregate_note(a),
         );
     }
     out
+}
+
+/// A utilization (0 to 1) as a percentage with enough digits that a small
+/// one does not read as 0%: `84%`, `4.5%`, `0.13%`.
+pub fn percent(u: f64) -> String {
+    let p = u * 100.0;
+    if p >= 10.0 {
+        format!("{p:.0}%")
+    } else if p >= 1.0 {
+        format!("{p:.1}%")
+    } else if p >= 0.01 {
+        format!("{p:.2}%")
+    } else if p > 0.0 {
+        "<0.01%".to_string()
+    } else {
+        "0%".to_string()
+    }
 }
 
 /// A throughput ratio with enough digits that a slow allocator does not
@@ -435,7 +515,7 @@ pub fn markdown_table(rows: &[Row]) -> String {
             opt(vs_system(rows, r), |x| format!("{}×", ratio(x))),
             opt(vs(rows, r, RATIO_BASES[0].0), |x| format!("{}×", ratio(x))),
             opt(vs(rows, r, RATIO_BASES[1].0), |x| format!("{}×", ratio(x))),
-            opt(r.util(), |u| format!("{:.0}%", u * 100.0)),
+            opt(r.util(), percent),
             r.note().replace('|', "\\|"),
         );
     }
@@ -513,7 +593,20 @@ mod tests {
         // Utilization: mean of 500/1000 and 500/2000 for talc.
         assert_eq!(all[0].mean_util, Some(0.375));
         assert_eq!(all[1].mean_util, Some(0.75));
-        assert!(aggregate_markdown(&rows)
-            .contains("| segregated | 2/2 | 1000 |  | 1.00× |  | 75.0% |  |"));
+        assert!(aggregate_full_markdown(&rows)
+            .contains("| segregated | 2/2 | 1000 |  | 1.00× |  | 75% | u (50%) |  |"));
+        assert!(
+            aggregate_markdown(&rows).contains("| segregated | 1000 | — | 1.00× | 75% | 50% (u) |")
+        );
+        assert_eq!(all[0].min_util, Some((0.25, "u.rep".to_string())));
+        assert_eq!(all[0].slowest, Some(("u.rep".to_string(), 0.75)));
+    }
+
+    #[test]
+    fn small_utilizations_keep_their_digits() {
+        assert_eq!(percent(0.8433), "84%");
+        assert_eq!(percent(0.0454), "4.5%");
+        assert_eq!(percent(0.0013), "0.13%");
+        assert_eq!(percent(0.0), "0%");
     }
 }

@@ -198,14 +198,14 @@ impl<A: RawAllocator> RawAllocator for OnFirstUse<A> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use allocators::heap::BreakRegion;
+    use allocators::heap::RegionBreak;
     use allocators::segregated::SegregatedFreeList;
 
     #[test]
     fn built_on_first_use_over_a_reservation() {
-        let mut heap: OnFirstUse<SegregatedFreeList<BreakRegion<Reservation>>> =
+        let mut heap: OnFirstUse<SegregatedFreeList<RegionBreak<Reservation>>> =
             OnFirstUse::new(|| {
-                Ok(SegregatedFreeList::new(BreakRegion::new(Reservation::new(
+                Ok(SegregatedFreeList::new(RegionBreak::new(Reservation::new(
                     64 << 30,
                 )?)))
             });
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_failed_build_is_an_error() {
-        let mut heap: OnFirstUse<SegregatedFreeList<BreakRegion<Reservation>>> =
+        let mut heap: OnFirstUse<SegregatedFreeList<RegionBreak<Reservation>>> =
             OnFirstUse::new(|| Err(AllocError::OutOfMemory));
         assert_eq!(
             heap.allocate(Layout::new::<u64>()),

@@ -8,6 +8,12 @@
 //!   round trip.
 //! - [`markdown`]: generate a Markdown document and render it to HTML with
 //!   `pulldown-cmark`.
+//! - [`index`]: a search engine's indexer, a different shape of program. It
+//!   builds an inverted index (a `BTreeMap<String, Vec<u32>>` of posting
+//!   lists, plus a store of document titles) over a generated corpus, so
+//!   hundreds of thousands of objects live for the whole run, while every
+//!   document churns short-lived ones (its text, its tokens, its term
+//!   counts); then it answers generated queries against the index.
 //!
 //! Each returns a [`Digest`] of its output: the same input must give the
 //! same bytes under every allocator, so the digests must match.
@@ -438,6 +444,199 @@ pub fn markdown(target_bytes: usize, seed: u64) -> (Digest, usize, Phases) {
     (Digest::of(&out), doc.len(), phases)
 }
 
+/// What the indexer built: counts that describe the index's shape.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IndexShape {
+    /// Documents indexed.
+    pub documents: usize,
+    /// Distinct terms (keys of the index).
+    pub terms: usize,
+    /// Postings: (term, document) pairs, over all posting lists.
+    pub postings: usize,
+    /// Queries answered.
+    pub queries: usize,
+}
+
+/// One document of the generated corpus: a title and a body of sentences,
+/// with words drawn from `vocabulary` with a skew (a few words are very
+/// common, most are rare), as in real text.
+fn document(vocabulary: &Vocabulary, rng: &mut Rng) -> (String, String) {
+    let pick = |rng: &mut Rng| {
+        // below(below(n) + 1): small indexes are far more likely.
+        let bound = rng.below(VOCABULARY as u64) + 1;
+        vocabulary.word(rng.below(bound) as usize)
+    };
+    let mut title = String::new();
+    for i in 0..2 + rng.below(4) {
+        if i > 0 {
+            title.push(' ');
+        }
+        title.push_str(pick(rng));
+    }
+    let mut body = String::new();
+    for _ in 0..3 + rng.below(20) {
+        let words = 4 + rng.below(12);
+        for i in 0..words {
+            let word = pick(rng);
+            if i == 0 {
+                let mut chars = word.chars();
+                if let Some(c) = chars.next() {
+                    body.push(c.to_ascii_uppercase());
+                    body.push_str(chars.as_str());
+                }
+            } else {
+                body.push(' ');
+                body.push_str(word);
+            }
+        }
+        body.push_str(". ");
+    }
+    (title, body)
+}
+
+/// Words in the indexer's vocabulary.
+const VOCABULARY: usize = 100_000;
+
+/// The indexer's vocabulary in two allocations (all words in one string,
+/// and where each ends), so that the long-lived objects are the index's.
+struct Vocabulary {
+    text: String,
+    ends: Vec<u32>,
+}
+
+impl Vocabulary {
+    fn new(rng: &mut Rng) -> Vocabulary {
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(VOCABULARY);
+        for _ in 0..VOCABULARY {
+            text.push_str(&rng.word());
+            ends.push(text.len() as u32);
+        }
+        Vocabulary { text, ends }
+    }
+
+    fn word(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+}
+
+/// The indexer workload: generate a corpus of about `target_bytes` of text
+/// one document at a time, index every document (lower-cased tokens, term
+/// counts per document, a posting list per term), then answer queries of
+/// two or three terms (intersect the posting lists, rank by the terms'
+/// counts, keep the best ten). Returns the digest of the answers and of the
+/// index itself, the index's shape, the corpus size and the phase times
+/// (`generate` is the time spent making documents up).
+pub fn index(target_bytes: usize, seed: u64) -> (Digest, IndexShape, usize, Phases) {
+    let mut rng = Rng::new(seed);
+    let mut generating = Duration::ZERO;
+    let start = Instant::now();
+    let vocabulary = Vocabulary::new(&mut rng);
+    // Long-lived: the index, and per document its title and first sentence.
+    let mut postings: BTreeMap<String, Vec<(u32, u16)>> = BTreeMap::new();
+    let mut titles: Vec<String> = Vec::new();
+    let mut snippets: Vec<String> = Vec::new();
+    let mut corpus_bytes = 0;
+    while corpus_bytes < target_bytes {
+        let made = Instant::now();
+        let (title, body) = document(&vocabulary, &mut rng);
+        generating += made.elapsed();
+        corpus_bytes += title.len() + body.len();
+        let id = titles.len() as u32;
+        // Short-lived: the tokens and the document's term counts.
+        let tokens: Vec<String> = title
+            .split_whitespace()
+            .chain(body.split(|c: char| !c.is_alphanumeric()))
+            .filter(|t| !t.is_empty())
+            .map(str::to_lowercase)
+            .collect();
+        let mut counts: BTreeMap<&str, u16> = BTreeMap::new();
+        for token in &tokens {
+            let count = counts.entry(token).or_default();
+            *count = count.saturating_add(1);
+        }
+        for (term, count) in counts {
+            match postings.get_mut(term) {
+                Some(list) => list.push((id, count)),
+                None => {
+                    postings.insert(term.to_string(), vec![(id, count)]);
+                }
+            }
+        }
+        titles.push(title);
+        snippets.push(body.split(". ").next().unwrap_or_default().to_string());
+    }
+    let built = Instant::now();
+    let mut phases: Phases = vec![
+        ("generate", generating),
+        ("index", built - start - generating),
+    ];
+    // Queries: one rare term and one or two common ones, all required.
+    let mut answers = String::new();
+    let queries = (titles.len() / 4).max(1);
+    for q in 0..queries {
+        let terms: Vec<String> = (0..2 + rng.below(2))
+            .map(|i| {
+                let bound = if i == 0 { VOCABULARY } else { 1_000 };
+                vocabulary
+                    .word(rng.below(bound as u64) as usize)
+                    .to_lowercase()
+            })
+            .collect();
+        let mut lists: Vec<&[(u32, u16)]> = terms
+            .iter()
+            .filter_map(|t| postings.get(t).map(Vec::as_slice))
+            .collect();
+        let mut hits: Vec<(u32, u32)> = Vec::new();
+        if lists.len() == terms.len() {
+            // Walk the shortest list; find each document in the others by
+            // binary search (every list is sorted by document).
+            lists.sort_by_key(|l| l.len());
+            for &(doc, count) in lists[0] {
+                let mut score = u32::from(count);
+                let found = lists[1..].iter().all(|list| {
+                    list.binary_search_by_key(&doc, |&(d, _)| d)
+                        .map(|i| score += u32::from(list[i].1))
+                        .is_ok()
+                });
+                if found {
+                    hits.push((doc, score));
+                }
+            }
+            hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            hits.truncate(10);
+        }
+        let _ = write!(answers, "{q} [{}]:", terms.join(" "));
+        for (doc, score) in hits {
+            let (doc, title) = (doc as usize, &titles[doc as usize]);
+            let _ = write!(answers, " {doc}={score} \"{title}: {}\"", snippets[doc]);
+        }
+        answers.push('\n');
+    }
+    let queried = Instant::now();
+    phases.push(("query", queried - built));
+    // The index itself goes into the digest too: every term with its list.
+    let mut listing = String::new();
+    let mut shape = IndexShape {
+        documents: titles.len(),
+        terms: postings.len(),
+        queries,
+        ..IndexShape::default()
+    };
+    for (term, list) in &postings {
+        shape.postings += list.len();
+        let _ = write!(listing, "{term}:");
+        for (doc, count) in list {
+            let _ = write!(listing, " {doc}/{count}");
+        }
+        listing.push('\n');
+    }
+    answers.push_str(&listing);
+    phases.push(("digest", queried.elapsed()));
+    (Digest::of(&answers), shape, corpus_bytes, phases)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,6 +673,17 @@ mod tests {
             .sum();
         assert_eq!(counted, active as u64);
         assert!(transform(json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn the_index_workload_is_deterministic_and_finds_what_it_indexed() {
+        let (a, shape, bytes, phases) = index(200_000, 5);
+        assert!(bytes >= 200_000);
+        assert_eq!(a, index(200_000, 5).0);
+        assert_ne!(a, index(200_000, 6).0, "another seed, another corpus");
+        assert!(shape.documents > 100 && shape.terms > 1_000, "{shape:?}");
+        assert!(shape.postings > shape.terms, "{shape:?}");
+        assert_eq!(phases[0].0, "generate");
     }
 
     #[test]

@@ -230,7 +230,7 @@ fn main() -> ExitCode {
 fn overhead(inputs: &[Input], args: &Args) -> ExitCode {
     use allocators::bump::BumpAllocator;
     use allocators::explicit::{ExplicitFreeList, Insertion};
-    use allocators::heap::BreakRegion;
+    use allocators::heap::RegionBreak;
     use allocators::segregated::SegregatedFreeList;
     use lab::region::OwnedHeap;
     use lab::replay::Job;
@@ -253,10 +253,10 @@ fn overhead(inputs: &[Input], args: &Args) -> ExitCode {
             let result = match entry.name {
                 "bump" => job.overhead(&heap, |r| Some(BumpAllocator::new(r))),
                 "explicit" => job.overhead(&heap, |r| {
-                    Some(ExplicitFreeList::new(BreakRegion::new(r), Insertion::Lifo))
+                    Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::Lifo))
                 }),
                 "segregated" => job.overhead(&heap, |r| {
-                    Some(SegregatedFreeList::new(BreakRegion::new(r)))
+                    Some(SegregatedFreeList::new(RegionBreak::new(r)))
                 }),
                 other => Err(format!(
                     "--overhead supports bump, explicit and segregated, not {other}"

@@ -26,7 +26,7 @@
 //! `cargo run --release -p lab --bin scaling`
 
 use allocators::global::Locked;
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::region::Buffer;
 use allocators::segregated::SegregatedFreeList;
 use lab::machine::Machine;
@@ -197,7 +197,7 @@ fn contenders(heap: &'static OwnedHeap) -> Vec<Contender> {
                 // SAFETY: only this allocator uses the heap during the run;
                 // it is dropped before the next run builds another.
                 let region: Buffer<'static> = unsafe { heap.region() };
-                let locked = Locked::new(SegregatedFreeList::new(BreakRegion::new(region)));
+                let locked = Locked::new(SegregatedFreeList::new(RegionBreak::new(region)));
                 run(&locked, threads)
             }),
         },

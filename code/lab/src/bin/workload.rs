@@ -1,12 +1,20 @@
-//! `workload`: a real program under each allocator, one process per
-//! allocator.
+//! `workload`: real programs under each allocator, one process per
+//! allocator and program.
 //!
-//! The workload ([`lab::workload`]) generates a JSON document of tens of MB
-//! (many small strings, maps and arrays), parses it with `serde_json`, walks
-//! it, transforms it, serializes the result and parses that again; then it
-//! renders a generated Markdown document with `pulldown-cmark`. It prints a
-//! digest (FNV-1a hash and size) of both outputs, which must be the same
-//! under every allocator.
+//! Two programs ([`lab::workload`]), with different allocation shapes:
+//!
+//! - `json`: generates a JSON document of tens of MB (many small strings,
+//!   maps and arrays), parses it with `serde_json`, walks it, transforms it,
+//!   serializes the result and parses that again; then it renders a
+//!   generated Markdown document with `pulldown-cmark`. Most of what it
+//!   allocates lives as long as one tree.
+//! - `index`: builds an inverted index over a generated corpus and answers
+//!   queries. The index (hundreds of thousands of keys and posting lists)
+//!   lives for the whole run while every document churns short-lived
+//!   strings, vectors and maps.
+//!
+//! Each prints a digest (FNV-1a hash and size) of its output, which must be
+//! the same under every allocator: the driver fails if any differs.
 //!
 //! # Two modes, one binary
 //!
@@ -26,18 +34,21 @@
 //!
 //! ```text
 //! cargo run --release -p lab --bin workload                      # the table
-//! LAB_ALLOCATOR=segregated target/release/workload --size-mb 32  # one run
+//! LAB_ALLOCATOR=segregated target/release/workload --program index --size-mb 16  # one run
 //! ```
 
 use allocators::bump::BumpAllocator;
 use allocators::explicit::{ExplicitFreeList, Insertion};
-use allocators::global::{Locked, Stats};
+use allocators::global::Locked;
 use allocators::growing_bump::GrowingBump;
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::{HeapError, RawAllocator};
+use allocators::region::{Buffer, Region};
 use allocators::segregated::SegregatedFreeList;
+use allocators::stats::Stats;
 use lab::machine::Machine;
+use lab::peers::TalcPeer;
 use lab::reserve::{OnFirstUse, Reservation};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CStr;
@@ -60,13 +71,19 @@ const RESERVE: usize = 32 << 30;
 /// The JSON document's size in MB unless `--size-mb` says otherwise.
 const DEFAULT_SIZE_MB: f64 = 32.0;
 
+/// The indexer's corpus size in MB unless `--index-mb` says otherwise.
+const DEFAULT_INDEX_MB: f64 = 16.0;
+
+/// The programs, by name, with what the table calls them.
+const PROGRAMS: [(&str, &str); 2] = [("json", "JSON + Markdown"), ("index", "inverted index")];
+
 /// The seed of both generated documents.
 const SEED: u64 = 2024;
 
 // ---------------------------------------------------------------------------
 // The allocators, one static each; only the chosen one is ever touched.
 
-type FreeListHeap = BreakRegion<Reservation>;
+type FreeListHeap = RegionBreak<Reservation>;
 
 static BUMP: Locked<OnFirstUse<BumpAllocator<Reservation>>> = Locked::new(OnFirstUse::new(|| {
     Ok(BumpAllocator::new(Reservation::new(RESERVE)?))
@@ -75,35 +92,52 @@ static GROWING_BUMP: Locked<GrowingBump> = Locked::new(GrowingBump::new());
 static IMPLICIT: Locked<OnFirstUse<ImplicitFreeList<FreeListHeap>>> =
     Locked::new(OnFirstUse::new(|| {
         Ok(ImplicitFreeList::new(
-            BreakRegion::new(Reservation::new(RESERVE)?),
+            RegionBreak::new(Reservation::new(RESERVE)?),
             Placement::FirstFit,
         ))
     }));
 static IMPLICIT_NEXT: Locked<OnFirstUse<ImplicitFreeList<FreeListHeap>>> =
     Locked::new(OnFirstUse::new(|| {
         Ok(ImplicitFreeList::new(
-            BreakRegion::new(Reservation::new(RESERVE)?),
+            RegionBreak::new(Reservation::new(RESERVE)?),
             Placement::NextFit,
         ))
     }));
 static EXPLICIT: Locked<OnFirstUse<ExplicitFreeList<FreeListHeap>>> =
     Locked::new(OnFirstUse::new(|| {
         Ok(ExplicitFreeList::new(
-            BreakRegion::new(Reservation::new(RESERVE)?),
+            RegionBreak::new(Reservation::new(RESERVE)?),
             Insertion::Lifo,
         ))
     }));
 static SEGREGATED: Locked<OnFirstUse<SegregatedFreeList<FreeListHeap>>> =
     Locked::new(OnFirstUse::new(|| {
-        Ok(SegregatedFreeList::new(BreakRegion::new(Reservation::new(
+        Ok(SegregatedFreeList::new(RegionBreak::new(Reservation::new(
             RESERVE,
         )?)))
     }));
 
+/// talc over a reservation of its own, claimed whole on first use, behind
+/// the same `Locked` (a `std::sync::Mutex`) as the book's allocators: talc's
+/// core, like theirs, takes `&mut self`. The reservation is never unmapped
+/// (the allocator lives as long as the process), so the `Buffer` lent to
+/// talc is `'static`.
+static TALC: Locked<OnFirstUse<TalcPeer<'static>>> = Locked::new(OnFirstUse::new(|| {
+    let heap = Reservation::new(RESERVE)?;
+    let (start, len) = (heap.start(), heap.len());
+    std::mem::forget(heap);
+    // SAFETY: the mapping is valid for reads and writes of `len` bytes, and
+    // since its owner was forgotten it stays mapped for the rest of the
+    // process, used by nothing but this allocator.
+    let region = unsafe { Buffer::from_raw_parts(start, len) };
+    TalcPeer::new(region).ok_or(allocators::raw_allocator::AllocError::OutOfMemory)
+}));
+
 /// Every allocator by name, in the order of the table.
-const NAMES: [(&str, &str); 8] = [
+const NAMES: [(&str, &str); 9] = [
     ("system", "glibc malloc (`System`)"),
     ("mimalloc", "`mimalloc` 0.1"),
+    ("talc", "`talc` 5 (behind a mutex)"),
     ("bump", "book `BumpAllocator` (never reuses)"),
     ("growing-bump", "book `GrowingBump` (never reuses)"),
     ("implicit", "book implicit list, first fit"),
@@ -164,26 +198,30 @@ macro_rules! dispatch {
                 $call
             }
             3 => {
-                let $a = &BUMP;
+                let $a = &TALC;
                 $call
             }
             4 => {
-                let $a = &GROWING_BUMP;
+                let $a = &BUMP;
                 $call
             }
             5 => {
-                let $a = &IMPLICIT;
+                let $a = &GROWING_BUMP;
                 $call
             }
             6 => {
-                let $a = &IMPLICIT_NEXT;
+                let $a = &IMPLICIT;
                 $call
             }
             7 => {
-                let $a = &EXPLICIT;
+                let $a = &IMPLICIT_NEXT;
                 $call
             }
             8 => {
+                let $a = &EXPLICIT;
+                $call
+            }
+            9 => {
                 let $a = &SEGREGATED;
                 $call
             }
@@ -221,19 +259,21 @@ unsafe impl GlobalAlloc for Dispatch {
     }
 }
 
-/// The book allocator's counters and heap check, or `None` for `System` and
-/// mimalloc, which keep their own books.
+/// The counters and heap check of an allocator behind `Locked` (the book's,
+/// and talc), or `None` for `System` and mimalloc, which keep their own
+/// books.
 fn book_stats() -> Option<(Stats, Result<(), HeapError>)> {
     fn of<A: RawAllocator>(heap: &Locked<A>) -> Option<(Stats, Result<(), HeapError>)> {
         Some((heap.stats(), heap.with_allocator(|a| a.check())))
     }
     match choice() {
-        3 => of(&BUMP),
-        4 => of(&GROWING_BUMP),
-        5 => of(&IMPLICIT),
-        6 => of(&IMPLICIT_NEXT),
-        7 => of(&EXPLICIT),
-        8 => of(&SEGREGATED),
+        3 => of(&TALC),
+        4 => of(&BUMP),
+        5 => of(&GROWING_BUMP),
+        6 => of(&IMPLICIT),
+        7 => of(&IMPLICIT_NEXT),
+        8 => of(&EXPLICIT),
+        9 => of(&SEGREGATED),
         _ => None,
     }
 }
@@ -243,7 +283,12 @@ fn book_stats() -> Option<(Stats, Result<(), HeapError>)> {
 
 #[derive(Debug)]
 struct Options {
+    /// The program a child runs.
+    program: String,
+    /// The programs the driver runs.
+    programs: Vec<String>,
     size_mb: f64,
+    index_mb: f64,
     reps: usize,
     allocators: Vec<String>,
     /// Allocators run at `small_mb` instead, because they are too slow.
@@ -255,16 +300,21 @@ struct Options {
 fn usage() -> String {
     let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
     format!(
-        "usage: workload [--size-mb N] [--reps N] [--allocators a,b,..] [--small a,b,.. --small-mb N] [--out FILE | --no-write]\n\
+        "usage: workload [--programs json,index] [--size-mb N] [--index-mb N] [--reps N] [--allocators a,b,..] [--small a,b,.. --small-mb N] [--out FILE | --no-write]\n\
          allocators: {}\n\
-         child mode: LAB_ALLOCATOR=NAME workload [--size-mb N]",
-        names.join(", ")
+         programs: {}\n\
+         child mode: LAB_ALLOCATOR=NAME workload [--program json|index] [--size-mb N]",
+        names.join(", "),
+        PROGRAMS.map(|(p, _)| p).join(", ")
     )
 }
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options {
+        program: "json".into(),
+        programs: PROGRAMS.iter().map(|(p, _)| p.to_string()).collect(),
         size_mb: DEFAULT_SIZE_MB,
+        index_mb: DEFAULT_INDEX_MB,
         reps: 5,
         allocators: NAMES.iter().map(|(n, _)| n.to_string()).collect(),
         small: vec!["implicit".into(), "implicit-next".into()],
@@ -299,9 +349,25 @@ fn parse_args() -> Result<Options, String> {
             None => Ok(names),
         }
     };
+    let program = |value: Option<String>| -> Result<String, String> {
+        match value {
+            Some(p) if PROGRAMS.iter().any(|(name, _)| *name == p) => Ok(p),
+            other => Err(format!("no program named {other:?}\n{}", usage())),
+        }
+    };
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--program" => options.program = program(args.next())?,
+            "--programs" => {
+                let value = args.next().unwrap_or_default();
+                options.programs = value
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|p| program(Some(p.to_string())))
+                    .collect::<Result<_, _>>()?;
+            }
             "--size-mb" => options.size_mb = megabytes("--size-mb", args.next())?,
+            "--index-mb" => options.index_mb = megabytes("--index-mb", args.next())?,
             "--reps" => options.reps = count("--reps", args.next())?,
             "--small-mb" => options.small_mb = megabytes("--small-mb", args.next())?,
             "--allocators" => options.allocators = list("--allocators", args.next())?,
@@ -324,43 +390,59 @@ fn parse_args() -> Result<Options, String> {
 // ---------------------------------------------------------------------------
 // Child mode.
 
-fn child(size_mb: f64) -> Result<(), String> {
+fn child(program: &str, size_mb: f64) -> Result<(), String> {
     let c = choice();
     let Some((name, _)) = NAMES.get(usize::from(c).wrapping_sub(1)) else {
         return Err(format!("LAB_ALLOCATOR names no allocator\n{}", usage()));
     };
     let start = Instant::now();
     let bytes = (size_mb * f64::from(1u32 << 20)) as usize;
-    let (json, shape, input_bytes, mut phases) = lab::workload::json(bytes, SEED)?;
-    let (markdown, markdown_bytes, md_phases) = lab::workload::markdown(bytes / 4, SEED);
-    phases.extend(md_phases);
+    println!("allocator: {name}");
+    let (mut phases, digest) = if program == "index" {
+        let (index, shape, corpus_bytes, phases) = lab::workload::index(bytes, SEED);
+        println!(
+            "index: {corpus_bytes} bytes of text, {} documents, {} terms, {} postings, {} queries, {} bytes out",
+            shape.documents, shape.terms, shape.postings, shape.queries, index.bytes
+        );
+        (phases, format!("index {:016x}/{}", index.hash, index.bytes))
+    } else {
+        let (json, shape, input_bytes, mut phases) = lab::workload::json(bytes, SEED)?;
+        let (markdown, markdown_bytes, md_phases) = lab::workload::markdown(bytes / 4, SEED);
+        phases.extend(md_phases);
+        println!(
+            "json: {input_bytes} bytes in, {} nodes ({} objects, {} arrays, {} strings), {} bytes out",
+            shape.nodes(),
+            shape.objects,
+            shape.arrays,
+            shape.strings,
+            json.bytes
+        );
+        println!(
+            "markdown: {markdown_bytes} bytes in, {} bytes of HTML out",
+            markdown.bytes
+        );
+        (
+            phases,
+            format!(
+                "json {:016x}/{} markdown {:016x}/{}",
+                json.hash, json.bytes, markdown.hash, markdown.bytes
+            ),
+        )
+    };
     let total = start.elapsed();
-    // The real crates' work: everything but generating the two documents.
+    // The real work: everything but making the input up.
     let processing: f64 = phases
         .iter()
         .filter(|(phase, _)| !phase.ends_with("generate"))
         .map(|(_, d)| d.as_secs_f64())
         .sum();
-    println!("allocator: {name}");
-    println!(
-        "json: {input_bytes} bytes in, {} nodes ({} objects, {} arrays, {} strings), {} bytes out",
-        shape.nodes(),
-        shape.objects,
-        shape.arrays,
-        shape.strings,
-        json.bytes
-    );
-    println!(
-        "markdown: {markdown_bytes} bytes in, {} bytes of HTML out",
-        markdown.bytes
-    );
-    let phases: Vec<String> = phases
-        .iter()
+    let lines: Vec<String> = phases
+        .drain(..)
         .map(|(phase, d)| format!("{phase} {:.3}", d.as_secs_f64()))
         .collect();
     println!(
         "phases (s): {}; total {:.3}",
-        phases.join(", "),
+        lines.join(", "),
         total.as_secs_f64()
     );
     println!("processing (s): {processing:.4}");
@@ -371,7 +453,7 @@ fn child(size_mb: f64) -> Result<(), String> {
             stats.reallocations,
             stats.deallocations,
             stats.failures,
-            stats.requested_bytes >> 20,
+            stats.bytes_allocated >> 20,
             stats.peak_live_bytes as f64 / (1 << 20) as f64,
             stats.footprint as f64 / (1 << 20) as f64,
             stats.utilization()
@@ -379,10 +461,7 @@ fn child(size_mb: f64) -> Result<(), String> {
         check.map_err(|e| format!("heap checker: {e}"))?;
         println!("heap check: ok");
     }
-    println!(
-        "digest: json {:016x}/{} markdown {:016x}/{}",
-        json.hash, json.bytes, markdown.hash, markdown.bytes
-    );
+    println!("digest: {digest}");
     Ok(())
 }
 
@@ -400,13 +479,13 @@ struct Run {
     output: String,
 }
 
-fn run_child(name: &str, size_mb: f64) -> Result<Run, String> {
+fn run_child(name: &str, program: &str, size_mb: f64) -> Result<Run, String> {
     let start = Instant::now();
     // /proc/self/exe, not current_exe(): a rebuild during the run cannot take
     // the binary away from under us.
     let mut child = Command::new("/proc/self/exe")
         .env("LAB_ALLOCATOR", name)
-        .args(["--size-mb", &size_mb.to_string()])
+        .args(["--program", program, "--size-mb", &size_mb.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -506,6 +585,7 @@ fn own_max_rss() -> u64 {
 struct Row {
     name: &'static str,
     label: &'static str,
+    program: &'static str,
     size_mb: f64,
     walls: Vec<f64>,
     processing: Vec<f64>,
@@ -514,8 +594,31 @@ struct Row {
     heap_line: Option<String>,
 }
 
+impl Row {
+    fn same_input(&self, other: &Row) -> bool {
+        self.program == other.program && self.size_mb == other.size_mb
+    }
+}
+
 fn mib(bytes: f64) -> f64 {
     bytes / f64::from(1u32 << 20)
+}
+
+/// What the table calls a program.
+fn program_label(program: &str) -> &'static str {
+    PROGRAMS
+        .iter()
+        .find(|(p, _)| *p == program)
+        .map_or("?", |(_, label)| label)
+}
+
+/// Medians of one row: wall time, processing, peak RSS.
+fn medians(row: &Row) -> (f64, f64, f64) {
+    (
+        median(row.walls.clone()),
+        median(row.processing.clone()),
+        median(row.rss.clone()),
+    )
 }
 
 fn driver(options: Options) -> Result<(), String> {
@@ -523,38 +626,49 @@ fn driver(options: Options) -> Result<(), String> {
     if machine.profile != "release" {
         eprintln!("note: a debug build; measure with `{COMMAND}`");
     }
-    // Every allocator on the full document, except the slow ones, which run
-    // on the small one after the system allocator (their baseline) does.
+    // Per program: every allocator on the full input, except the slow ones,
+    // which run on a small one after the system allocator (their baseline)
+    // does.
     let is_small = |name: &str| options.small.iter().any(|s| s == name);
-    let mut jobs: Vec<(&str, f64)> = options
-        .allocators
-        .iter()
-        .filter(|n| !is_small(n))
-        .map(|n| (n.as_str(), options.size_mb))
-        .collect();
     let small: Vec<&str> = options
         .allocators
         .iter()
         .map(String::as_str)
         .filter(|n| is_small(n))
         .collect();
-    if !small.is_empty() {
-        jobs.push(("system", options.small_mb));
-        jobs.extend(small.iter().map(|n| (*n, options.small_mb)));
+    let mut jobs: Vec<(&str, &'static str, f64)> = Vec::new();
+    for program in &options.programs {
+        let (program, _) = *PROGRAMS
+            .iter()
+            .find(|(p, _)| p == program)
+            .ok_or_else(|| format!("no program named {program:?}"))?;
+        let size = if program == "index" {
+            options.index_mb
+        } else {
+            options.size_mb
+        };
+        jobs.extend(
+            options
+                .allocators
+                .iter()
+                .filter(|n| !is_small(n))
+                .map(|n| (n.as_str(), program, size)),
+        );
+        if !small.is_empty() {
+            jobs.push(("system", program, options.small_mb));
+            jobs.extend(small.iter().map(|n| (*n, program, options.small_mb)));
+        }
     }
     let mut rows: Vec<Row> = Vec::new();
-    let mut sizes: Vec<f64> = Vec::new();
-    for (name, size_mb) in jobs {
+    for (name, program, size_mb) in jobs {
         let (name, label) = *NAMES
             .iter()
             .find(|(n, _)| *n == name)
             .ok_or_else(|| format!("no allocator named {name:?}"))?;
-        if !sizes.contains(&size_mb) {
-            sizes.push(size_mb);
-        }
         rows.push(Row {
             name,
             label,
+            program,
             size_mb,
             walls: Vec::new(),
             processing: Vec::new(),
@@ -567,10 +681,10 @@ fn driver(options: Options) -> Result<(), String> {
     // load from elsewhere on a shared machine hits all of them alike.
     for rep in 0..options.reps {
         for row in &mut rows {
-            let (name, size_mb) = (row.name, row.size_mb);
-            let run = run_child(name, size_mb)?;
+            let (name, program, size_mb) = (row.name, row.program, row.size_mb);
+            let run = run_child(name, program, size_mb)?;
             eprintln!(
-                "{name:>14} {size_mb:>4} MB  run {}/{}: {:7.2} s, peak RSS {:7.1} MiB",
+                "{name:>14} {program:>5} {size_mb:>4} MB  run {}/{}: {:7.2} s, peak RSS {:7.1} MiB",
                 rep + 1,
                 options.reps,
                 run.wall.as_secs_f64(),
@@ -586,7 +700,7 @@ fn driver(options: Options) -> Result<(), String> {
                 print!("{}", run.output);
             } else if row.digest != run.digest {
                 return Err(format!(
-                    "{name}: two runs printed different digests:\n{}\n{}",
+                    "{name} ({program}): two runs printed different digests:\n{}\n{}",
                     row.digest, run.digest
                 ));
             }
@@ -595,102 +709,127 @@ fn driver(options: Options) -> Result<(), String> {
             row.rss.push(run.max_rss as f64);
         }
     }
-    // The digest every allocator must match at each size: the first row's
-    // at that size (the system allocator's, when it runs).
-    let mut reference: Vec<(f64, String)> = Vec::new();
-    for size in &sizes {
-        if let Some(row) = rows.iter().find(|r| r.size_mb == *size) {
-            reference.push((*size, row.digest.clone()));
-        }
-    }
-    // Every size must also be run by the system allocator, so the ratios
-    // have a baseline; if the system was not asked for, ratios are left out.
-    let baseline = |size: f64| {
-        rows.iter()
-            .find(|r| r.name == "system" && r.size_mb == size)
-            .map(|r| {
-                (
-                    median(r.walls.clone()),
-                    median(r.processing.clone()),
-                    median(r.rss.clone()),
-                )
-            })
-    };
-    let mismatched: Vec<&str> = rows
+    // Every row must match the first row on the same input (the system
+    // allocator's, which runs first): the same program on the same input
+    // must print the same output under every allocator.
+    let mismatched: Vec<String> = rows
         .iter()
         .filter(|r| {
-            reference
-                .iter()
-                .any(|(size, digest)| *size == r.size_mb && *digest != r.digest)
+            rows.iter()
+                .find(|first| first.same_input(r))
+                .is_some_and(|first| first.digest != r.digest)
         })
-        .map(|r| r.name)
+        .map(|r| format!("{} ({} {} MB)", r.name, r.program, r.size_mb))
         .collect();
-    let table = markdown_table(&rows, &baseline, &reference);
+    if !mismatched.is_empty() {
+        for row in &rows {
+            eprintln!(
+                "{} {} {} MB: {}",
+                row.name, row.program, row.size_mb, row.digest
+            );
+        }
+        return Err(format!(
+            "DIFFERENT OUTPUT under {}: an allocator corrupted the program's data; nothing written",
+            mismatched.join(", ")
+        ));
+    }
+    let baseline = |row: &Row| {
+        rows.iter()
+            .find(|r| r.name == "system" && r.same_input(row))
+            .map(medians)
+    };
     let driver_rss = own_max_rss();
-    let mut text = format!(
-        "<!-- Generated by `{COMMAND}`; do not edit. -->\n\n{table}\n\
-         Each allocator ran the same program as the global allocator of its own process: generate a JSON document \
-         (seed {SEED}; users with names, e-mail addresses, tags, an address map, friends and events), parse it with \
-         `serde_json` into a `Value` tree, walk it, transform it (active users grouped by city, sorted by score, tags \
-         deduplicated, event amounts summed per kind), serialize the result (pretty) and parse that back to check \
-         the round trip; then render a generated Markdown document of a quarter of the size with `pulldown-cmark`. \
-         *Wall time*: the whole process, from spawn to exit, generation included. *Processing*: the child's own \
-         clock around everything but generating the two documents (parse, walk, transform, serialize, round trip, \
-         render), the part the well-known crates do. Both are medians of {reps} runs, one process each; each \
-         repetition runs every allocator once, round robin. *Peak RSS*: the child's `ru_maxrss` from `wait4` (median), which includes a floor of the driver's \
-         own {floor:.1} MiB that a `posix_spawn`ed child inherits. *Output*: FNV-1a hash and length of the serialized \
-         JSON result and of the HTML, which must be the same under every allocator.\n\n",
+    let mut text = format!("<!-- Generated by `{COMMAND}`; do not edit. -->\n\n");
+    for program in &options.programs {
+        let program_rows: Vec<&Row> = rows.iter().filter(|r| r.program == program).collect();
+        let Some(first) = program_rows.first() else {
+            continue;
+        };
+        text.push_str(&format!(
+            "**{}**, {}:\n\n{}\n{}\n",
+            program_label(first.program),
+            if first.program == "index" {
+                "an inverted index that lives for the whole run, built while every document churns short-lived strings and maps"
+            } else {
+                "a JSON tree parsed, transformed and serialized with `serde_json`, then Markdown rendered with `pulldown-cmark`"
+            },
+            chapter_table(&program_rows, &baseline),
+            summary(&program_rows, &baseline)
+        ));
+    }
+    text.push_str(&format!(
+        "Processing time and peak resident memory of each program with each allocator as its `#[global_allocator]`, as \
+         ratios to glibc's on the same input (below 1: faster, or smaller); every allocator printed the same output. \
+         Measured by `{COMMAND}` on {}.\n\n",
+        machine.summary()
+    ));
+    text.push_str("<details><summary>How this was measured, and the full table</summary>\n\n");
+    text.push_str(&format!(
+        "Each allocator ran each program as the global allocator of its own process. *JSON + Markdown*: generate a \
+         JSON document (seed {SEED}; users with names, e-mail addresses, tags, an address map, friends and events), \
+         parse it with `serde_json` into a `Value` tree, walk it, transform it (active users grouped by city, sorted \
+         by score, tags deduplicated, event amounts summed per kind), serialize the result (pretty) and parse that \
+         back to check the round trip; then render a generated Markdown document of a quarter of the size with \
+         `pulldown-cmark`. *Inverted index*: generate a corpus one document at a time (seed {SEED}; words drawn \
+         with a skew from a vocabulary of 100000), lower-case every document's tokens, count them in a map of its \
+         own, and append to a `BTreeMap<String, Vec<(u32, u16)>>` of posting lists that lives to the end; then \
+         answer one query of two or three terms per four documents (intersect, rank, keep ten) and list the whole \
+         index. *Input*: the JSON document's size, or the corpus's. *Processing*: the child's own clock around \
+         everything but making the input up. *Wall time*: the whole process, from spawn to exit. Both are medians \
+         of {reps} runs, one process each; each repetition runs every allocator once, round robin. *Peak RSS*: the \
+         child's `ru_maxrss` from `wait4` (median), which includes a floor of the driver's own {floor:.1} MiB that a \
+         `posix_spawn`ed child inherits. *Output*: FNV-1a hash and length of what the program produced (the \
+         serialized JSON result and the HTML; the query answers and the index listing); the tool fails and writes \
+         nothing if any allocator's differs.\n\n",
         reps = options.reps,
         floor = mib(driver_rss as f64),
-    );
-    for (size, digest) in &reference {
-        let same = rows.iter().filter(|r| r.size_mb == *size).count();
+    ));
+    text.push_str(&full_table(&rows, &baseline));
+    text.push('\n');
+    let mut inputs: Vec<&Row> = Vec::new();
+    for row in &rows {
+        if !inputs.iter().any(|r| r.same_input(row)) {
+            inputs.push(row);
+        }
+    }
+    for first in &inputs {
+        let same = rows.iter().filter(|r| r.same_input(first)).count();
         text.push_str(&format!(
-            "- {size} MB document: {same} allocators, output `{digest}`{}\n",
-            if mismatched.is_empty() {
-                ", identical for every one"
-            } else {
-                ""
-            }
+            "- {} on {} MB: {same} allocators, output `{}`, identical for every one\n",
+            program_label(first.program),
+            first.size_mb,
+            first.digest
         ));
     }
     if !small.is_empty() {
         text.push_str(&format!(
-            "- {} ran on the {} MB document only, compared with the system allocator on that same document: an \
-             implicit list's search walks every block, allocated or free, so its time grows about with the square of \
-             the document, and the {} MB one would take hours.\n",
+            "- {} ran on {} MB inputs only, compared with the system allocator on the same input: an implicit \
+             list's search walks every block, allocated or free, so its time grows about with the square of the \
+             input, and the full-size ones would take hours.\n",
             small.join(", "),
             options.small_mb,
-            options.size_mb
         ));
     }
     text.push_str(
-        "- The book's allocators sit behind `Locked` (a `std::sync::Mutex`) and each free-list heap over a 32 GiB \
-         `MAP_NORESERVE` reservation that it grows into (the bump allocator moves down from the top of one). The \
-         program is single-threaded, so the lock is never contended. The bump allocators free only their newest \
-         block, so their footprint is nearly everything the program ever asked for.\n",
+        "- The book's allocators and talc sit behind `Locked` (a `std::sync::Mutex`), each heap over a 32 GiB \
+         `MAP_NORESERVE` reservation that it grows into (talc claims the whole reservation at its first \
+         allocation; the bump allocator moves down from the top of one). The programs are single-threaded, so the \
+         lock is never contended. The bump allocators free only their newest block, so their footprint is nearly \
+         everything the program ever asked for.\n",
     );
     for row in &rows {
         if let Some(heap) = &row.heap_line {
             text.push_str(&format!(
-                "- `{}` ({} MB): {}\n",
+                "- `{}` ({}, {} MB): {}\n",
                 row.name,
+                row.program,
                 row.size_mb,
                 heap.trim_start_matches("heap: ")
             ));
         }
     }
-    text.push_str(&format!(
-        "\nMeasured by `{COMMAND}` on {}.\n",
-        machine.summary()
-    ));
+    text.push_str("\n</details>\n");
     println!("\n{text}");
-    if !mismatched.is_empty() {
-        return Err(format!(
-            "different output under {}: an allocator corrupted the program's data",
-            mismatched.join(", ")
-        ));
-    }
     if let Some(path) = &options.out {
         std::fs::write(path, &text).map_err(|e| format!("writing {}: {e}", path.display()))?;
         eprintln!("wrote {}", path.display());
@@ -698,30 +837,89 @@ fn driver(options: Options) -> Result<(), String> {
     Ok(())
 }
 
-fn markdown_table(
-    rows: &[Row],
-    baseline: &dyn Fn(f64) -> Option<(f64, f64, f64)>,
-    reference: &[(f64, String)],
-) -> String {
-    let mut table = String::from(
-        "| allocator | JSON size | wall time | vs system | processing | vs system | peak RSS | vs system | output |\n\
-         |---|--:|--:|--:|--:|--:|--:|--:|---|\n",
-    );
-    let ratio = |value: f64, base: Option<f64>| match base {
+type Baseline<'a> = dyn Fn(&Row) -> Option<(f64, f64, f64)> + 'a;
+
+fn ratio(value: f64, base: Option<f64>) -> String {
+    match base {
         Some(base) if base > 0.0 => format!("{:.2}×", value / base),
         _ => "—".to_string(),
-    };
+    }
+}
+
+/// The table a chapter shows: six columns.
+fn chapter_table(rows: &[&Row], baseline: &Baseline) -> String {
+    let mut table = String::from(
+        "| allocator | input | processing | vs glibc | peak RSS | vs glibc |\n|---|--:|--:|--:|--:|--:|\n",
+    );
     for row in rows {
-        let wall = median(row.walls.clone());
-        let processing = median(row.processing.clone());
-        let rss = median(row.rss.clone());
-        let base = baseline(row.size_mb);
-        let same = reference
-            .iter()
-            .any(|(size, digest)| *size == row.size_mb && *digest == row.digest);
+        let (_, processing, rss) = medians(row);
+        let base = baseline(row);
         table.push_str(&format!(
-            "| {} | {} MB | {:.2} s | {} | {:.3} s | {} | {:.0} MiB | {} | {} |\n",
+            "| {} | {} MB | {:.3} s | {} | {:.0} MiB | {} |\n",
             row.label,
+            row.size_mb,
+            processing,
+            ratio(processing, base.map(|b| b.1)),
+            mib(rss),
+            ratio(rss, base.map(|b| b.2)),
+        ));
+    }
+    table
+}
+
+/// One line under a program's table: who beat glibc on each column, so
+/// the text can refer to it instead of copying numbers.
+fn summary(rows: &[&Row], baseline: &Baseline) -> String {
+    let mut faster = Vec::new();
+    let mut fastest: Option<(&str, f64)> = None;
+    let mut big = Vec::new();
+    for row in rows {
+        let (_, processing, rss) = medians(row);
+        let Some((_, base_processing, base_rss)) = baseline(row) else {
+            continue;
+        };
+        if row.name == "system" {
+            continue;
+        }
+        let speed = processing / base_processing;
+        if speed < 1.0 {
+            faster.push(format!("`{}`", row.name));
+        }
+        if fastest.is_none_or(|(_, best)| speed < best) {
+            fastest = Some((row.name, speed));
+        }
+        if rss / base_rss > 1.2 {
+            big.push(format!("`{}`", row.name));
+        }
+    }
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    format!(
+        "Less processing time than glibc: {}; the least: `{}`. More than 1.2× glibc's peak RSS: {}.\n",
+        list(&faster),
+        fastest.map_or("—", |(name, _)| name),
+        list(&big)
+    )
+}
+
+/// Every column, for the folded part.
+fn full_table(rows: &[Row], baseline: &Baseline) -> String {
+    let mut table = String::from(
+        "| allocator | program | input | wall time | vs glibc | processing | vs glibc | peak RSS | vs glibc | output |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|---|\n",
+    );
+    for row in rows {
+        let (wall, processing, rss) = medians(row);
+        let base = baseline(row);
+        table.push_str(&format!(
+            "| {} | {} | {} MB | {:.2} s | {} | {:.3} s | {} | {:.0} MiB | {} | identical |\n",
+            row.label,
+            program_label(row.program),
             row.size_mb,
             wall,
             ratio(wall, base.map(|b| b.0)),
@@ -729,7 +927,6 @@ fn markdown_table(
             ratio(processing, base.map(|b| b.1)),
             mib(rss),
             ratio(rss, base.map(|b| b.2)),
-            if same { "identical" } else { "**different**" }
         ));
     }
     table
@@ -744,7 +941,7 @@ fn main() -> ExitCode {
         }
     };
     let result = if std::env::var_os("LAB_ALLOCATOR").is_some() {
-        child(options.size_mb)
+        child(&options.program, options.size_mb)
     } else {
         driver(options)
     };
