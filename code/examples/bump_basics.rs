@@ -1,5 +1,5 @@
 //! The bump allocator step by step: allocate, pad for alignment, rewind,
-//! waste, reset. Every claim the linear-allocator chapter makes about these
+//! waste, reset. Every claim the chapter "A bump allocator" makes about these
 //! steps is an assertion here.
 //!
 //! `cargo run --example bump_basics`

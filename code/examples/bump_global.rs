@@ -100,7 +100,7 @@ fn main() {
     println!("allocations:      {:>10}", stats.allocations);
     println!("frees:            {:>10}", stats.deallocations);
     println!("reallocations:    {:>10}", stats.reallocations);
-    println!("bytes requested:  {:>10}", stats.requested_bytes);
+    println!("bytes requested:  {:>10}", stats.bytes_allocated);
     println!("live now:         {:>10} bytes", stats.live_bytes);
     println!("peak live:        {:>10} bytes", stats.peak_live_bytes);
     println!("heap (bumped):    {:>10} bytes", stats.heap_size);

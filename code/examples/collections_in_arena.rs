@@ -2,8 +2,8 @@
 //! heap, on stable Rust, through `allocator-api2`.
 //!
 //! `cargo run --example collections_in_arena`
-use allocators::api2::{Box, Vec};
 use allocators::bump::BumpAllocator;
+use allocators::collections::{Box, Vec};
 use allocators::global::Locked;
 use allocators::region::OwnedRegion;
 

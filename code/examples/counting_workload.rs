@@ -8,7 +8,8 @@
 //!
 //! Run it with `cargo run --example counting_workload`.
 
-use allocators::counting::{Counting, Snapshot};
+use allocators::counting::Counting;
+use allocators::stats::Stats;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -96,7 +97,7 @@ fn main() {
     let top_len = top.len();
     drop(top);
     let after = A.snapshot();
-    let work: Snapshot = after.since(&before);
+    let work: Stats = after.since(&before);
     // ANCHOR_END: measure
 
     // Formatting the report allocates nothing: the counters do not move.

@@ -4,7 +4,7 @@
 //!
 //! `cargo run --example free_list_blocks`
 use allocators::block::{block_size, BlockKind, MIN_BLOCK, WORD};
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::OwnedRegion;
@@ -33,7 +33,7 @@ fn main() -> Result<(), AllocError> {
 
     // ANCHOR: coalesce
     use BlockKind::{Allocated as A, Free as F};
-    let memory = BreakRegion::new(OwnedRegion::new(64 * 1024, 16)?);
+    let memory = RegionBreak::new(OwnedRegion::new(64 * 1024, 16)?);
     let mut heap = ImplicitFreeList::new(memory, Placement::FirstFit);
     let l = Layout::from_size_align(40, 8).unwrap(); // a 48-byte block
     let blocks: Vec<_> = (0..6).map(|_| heap.allocate(l)).collect::<Result<_, _>>()?;

@@ -11,12 +11,13 @@
 //!
 //! `FREELIST=explicit cargo run --release --example freelist_global`
 use allocators::explicit::{ExplicitFreeList, Insertion};
-use allocators::global::{Locked, Stats};
-use allocators::heap::BreakRegion;
+use allocators::global::Locked;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::{HeapError, RawAllocator};
 use allocators::region::Buffer;
 use allocators::segregated::SegregatedFreeList;
+use allocators::stats::Stats;
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
@@ -45,20 +46,20 @@ macro_rules! buffer {
 
 // ANCHOR: statics
 static mut SEGREGATED_HEAP: Memory = Memory([0; HEAP_SIZE]);
-static SEGREGATED: Locked<SegregatedFreeList<BreakRegion<Buffer<'static>>>> = Locked::new(
-    SegregatedFreeList::new(BreakRegion::new(buffer!(SEGREGATED_HEAP))),
+static SEGREGATED: Locked<SegregatedFreeList<RegionBreak<Buffer<'static>>>> = Locked::new(
+    SegregatedFreeList::new(RegionBreak::new(buffer!(SEGREGATED_HEAP))),
 );
 
 static mut EXPLICIT_HEAP: Memory = Memory([0; HEAP_SIZE]);
-static EXPLICIT: Locked<ExplicitFreeList<BreakRegion<Buffer<'static>>>> =
+static EXPLICIT: Locked<ExplicitFreeList<RegionBreak<Buffer<'static>>>> =
     Locked::new(ExplicitFreeList::new(
-        BreakRegion::new(buffer!(EXPLICIT_HEAP)),
+        RegionBreak::new(buffer!(EXPLICIT_HEAP)),
         Insertion::AddressOrdered,
     ));
 
 static mut IMPLICIT_HEAP: Memory = Memory([0; HEAP_SIZE]);
-static IMPLICIT: Locked<ImplicitFreeList<BreakRegion<Buffer<'static>>>> = Locked::new(
-    ImplicitFreeList::new(BreakRegion::new(buffer!(IMPLICIT_HEAP)), Placement::NextFit),
+static IMPLICIT: Locked<ImplicitFreeList<RegionBreak<Buffer<'static>>>> = Locked::new(
+    ImplicitFreeList::new(RegionBreak::new(buffer!(IMPLICIT_HEAP)), Placement::NextFit),
 );
 // ANCHOR_END: statics
 

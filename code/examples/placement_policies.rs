@@ -6,7 +6,7 @@
 //!
 //! `cargo run -q --release --example placement_policies > imgs/placement-policies-output.txt`
 //! writes the output the book shows.
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::OwnedRegion;
@@ -25,7 +25,7 @@ struct Outcome {
 // ANCHOR: workload
 /// Replays the same pseudo-random stream of requests under `placement`.
 fn run(placement: Placement) -> Result<Outcome, AllocError> {
-    let memory = BreakRegion::new(OwnedRegion::new(1 << 22, 16)?);
+    let memory = RegionBreak::new(OwnedRegion::new(1 << 22, 16)?);
     let mut heap = ImplicitFreeList::new(memory, placement);
     let mut state: u32 = 42; // xorshift: the same stream for every policy
     let mut random = move || {

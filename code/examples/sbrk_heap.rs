@@ -18,7 +18,7 @@
 //!   against `malloc` in another thread.
 //! - brk/sbrk are LEGACY in SUSv2 and gone from POSIX.1-2001; Linux and glibc
 //!   still provide them. Everything else in the book grows heaps inside
-//!   `mmap`'d regions instead ([`BreakRegion`](allocators::heap::BreakRegion)).
+//!   `mmap`'d regions instead ([`RegionBreak`](allocators::heap::RegionBreak)).
 use allocators::global::Locked;
 use allocators::heap::HeapMemory;
 use allocators::os::{program_break, sbrk};

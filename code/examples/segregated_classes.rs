@@ -2,7 +2,7 @@
 //! takes, the bitmap of non-empty classes, and resizing in place.
 //!
 //! `cargo run --example segregated_classes`
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::OwnedRegion;
 use allocators::segregated::{
@@ -37,7 +37,7 @@ fn main() -> Result<(), AllocError> {
     // ANCHOR_END: classes
 
     // ANCHOR: carve
-    let memory = BreakRegion::new(OwnedRegion::new(1 << 16, 16)?);
+    let memory = RegionBreak::new(OwnedRegion::new(1 << 16, 16)?);
     let mut heap = SegregatedFreeList::with_quick_lists(memory, 0);
     let big = Layout::from_size_align(2032, 8).unwrap(); // a 2048-byte block
     let small = Layout::from_size_align(40, 8).unwrap(); // 48-byte blocks
@@ -61,7 +61,7 @@ fn main() -> Result<(), AllocError> {
     // ANCHOR_END: carve
 
     // ANCHOR: bitmap
-    let memory = BreakRegion::new(OwnedRegion::new(1 << 20, 16)?);
+    let memory = RegionBreak::new(OwnedRegion::new(1 << 20, 16)?);
     // Without quick lists (see "Deferred coalescing"), so that every free
     // goes straight to its class list.
     let mut heap = SegregatedFreeList::with_quick_lists(memory, 0);

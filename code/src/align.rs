@@ -41,7 +41,11 @@ pub const fn align_up(addr: usize, align: usize) -> Option<usize> {
 /// never undefined behaviour); debug builds catch that mistake.
 #[inline]
 pub const fn align_down(addr: usize, align: usize) -> usize {
-    debug_assert!(align.is_power_of_two());
+    // A const fn cannot format a value into its panic message.
+    debug_assert!(
+        align.is_power_of_two(),
+        "align_down: align is not a power of two"
+    );
     addr & !align.wrapping_sub(1)
 }
 // ANCHOR_END: align_down
@@ -49,7 +53,11 @@ pub const fn align_down(addr: usize, align: usize) -> usize {
 /// Returns `true` if `addr` is a multiple of `align` (a power of two).
 #[inline]
 pub const fn is_aligned(addr: usize, align: usize) -> bool {
-    debug_assert!(align.is_power_of_two());
+    // A const fn cannot format a value into its panic message.
+    debug_assert!(
+        align.is_power_of_two(),
+        "is_aligned: align is not a power of two"
+    );
     addr & align.wrapping_sub(1) == 0
 }
 

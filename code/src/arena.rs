@@ -44,6 +44,7 @@
 //! [`std::mem::forget`]-ing the arena skips the destructors, which is safe
 //! (leaking is), just wasteful.
 
+use crate::bump::Reset;
 use crate::raw_allocator::{AllocError, RawAllocator};
 use std::alloc::Layout;
 use std::cell::{Cell, RefCell};
@@ -254,24 +255,6 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
 impl<A: RawAllocator> Drop for Arena<'_, A> {
     fn drop(&mut self) {
         self.drop_values();
-    }
-}
-
-/// An allocator that can free all its blocks at once.
-pub trait Reset {
-    /// Frees every block; the allocator stays usable.
-    fn reset(&mut self);
-}
-
-impl<R> Reset for crate::bump::BumpAllocator<R> {
-    fn reset(&mut self) {
-        crate::bump::BumpAllocator::reset(self);
-    }
-}
-
-impl Reset for crate::growing_bump::GrowingBump {
-    fn reset(&mut self) {
-        crate::growing_bump::GrowingBump::reset(self);
     }
 }
 

@@ -173,6 +173,20 @@ impl<R> BumpAllocator<R> {
     }
 }
 
+/// An allocator that can free all its blocks at once: the bumps (this one
+/// and [`GrowingBump`](crate::growing_bump::GrowingBump)). An
+/// [`Arena`](crate::arena::Arena) needs it for its `reset`.
+pub trait Reset {
+    /// Frees every block; the allocator stays usable.
+    fn reset(&mut self);
+}
+
+impl<R> Reset for BumpAllocator<R> {
+    fn reset(&mut self) {
+        BumpAllocator::reset(self);
+    }
+}
+
 impl<R> RawAllocator for BumpAllocator<R> {
     // ANCHOR: allocate
     #[inline]
@@ -192,8 +206,16 @@ impl<R> RawAllocator for BumpAllocator<R> {
         let block = self.top.as_ptr().with_addr(block);
         // SAFETY: `block >= start`, and `start` is not null.
         self.top = unsafe { NonNull::new_unchecked(block) };
-        debug_assert!(is_aligned(block.addr(), layout.align()));
-        debug_assert!(block.addr() + layout.size() <= top);
+        debug_assert!(
+            is_aligned(block.addr(), layout.align()),
+            "block {block:p} is not aligned to {}",
+            layout.align()
+        );
+        debug_assert!(
+            block.addr() + layout.size() <= top,
+            "block {block:p} of {} bytes ends above the old top {top:#x}",
+            layout.size()
+        );
         Ok(self.top)
     }
     // ANCHOR_END: allocate
@@ -209,7 +231,12 @@ impl<R> RawAllocator for BumpAllocator<R> {
             // SAFETY: `ptr` is a live block of this region (caller's
             // guarantee), so its end is inside the region or one past it.
             self.top = unsafe { ptr.add(layout.size()) };
-            debug_assert!(self.top <= self.end);
+            debug_assert!(
+                self.top <= self.end,
+                "top {:p} is above the end {:p}",
+                self.top,
+                self.end
+            );
         }
     }
     // ANCHOR_END: deallocate

@@ -9,7 +9,7 @@
 //! a lock, can hold collections.
 //!
 //! ```
-//! use allocators::api2::Vec;
+//! use allocators::collections::Vec;
 //! use allocators::{bump::BumpAllocator, global::Locked, region::OwnedRegion};
 //!
 //! let arena = Locked::new(BumpAllocator::new(OwnedRegion::new(4096, 16).unwrap()));

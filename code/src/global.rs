@@ -48,71 +48,19 @@
 //!
 //! # Statistics
 //!
-//! `Locked` counts what passes through it: calls, and the bytes the program
-//! asked for. [`Locked::stats`] copies the counters out under the lock,
-//! without allocating, so a program can print how its allocator did.
+//! `Locked` counts what passes through it: calls, the bytes the program
+//! asked for and their sizes, the same [`Stats`] that
+//! [`Counting`](crate::counting::Counting) keeps. [`Locked::stats`] copies
+//! the counters out under the lock, without allocating, so a program can
+//! print how its allocator did.
 
 use crate::raw_allocator::RawAllocator;
+use crate::stats::Stats;
 use std::alloc::{GlobalAlloc, Layout};
 use std::ops::{Deref, DerefMut};
 use std::ptr::{null_mut, NonNull};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-
-/// What a [`Locked`] allocator has seen, copied out by [`Locked::stats`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    /// Successful `alloc` and `alloc_zeroed` calls.
-    pub allocations: u64,
-    /// `dealloc` calls.
-    pub deallocations: u64,
-    /// Successful `realloc` calls.
-    pub reallocations: u64,
-    /// Calls that returned null.
-    pub failures: u64,
-    /// Bytes requested by all successful calls, added up (a `realloc`
-    /// counts its new size).
-    pub requested_bytes: u64,
-    /// Bytes of the blocks that are allocated now, as requested (payload).
-    pub live_bytes: usize,
-    /// The most `live_bytes` ever were.
-    pub peak_live_bytes: usize,
-    /// The allocator's [`heap_size`](RawAllocator::heap_size) now.
-    pub heap_size: usize,
-    /// The allocator's [`footprint`](RawAllocator::footprint).
-    pub footprint: usize,
-}
-
-impl Stats {
-    /// All counters at zero. (`Default::default` is not `const`.)
-    const ZERO: Stats = Stats {
-        allocations: 0,
-        deallocations: 0,
-        reallocations: 0,
-        failures: 0,
-        requested_bytes: 0,
-        live_bytes: 0,
-        peak_live_bytes: 0,
-        heap_size: 0,
-        footprint: 0,
-    };
-
-    /// Heap bytes that hold no live block: freed but not reused, padding,
-    /// headers. `heap_size - live_bytes`.
-    pub fn unused_heap_bytes(&self) -> usize {
-        self.heap_size.saturating_sub(self.live_bytes)
-    }
-
-    /// Peak live bytes over footprint, between 0 and 1 (CS:APP's
-    /// *utilization*); 1 when nothing was ever allocated.
-    pub fn utilization(&self) -> f64 {
-        if self.footprint == 0 {
-            1.0
-        } else {
-            self.peak_live_bytes as f64 / self.footprint as f64
-        }
-    }
-}
 
 struct Inner<A> {
     allocator: A,
@@ -281,15 +229,6 @@ impl<A: RawAllocator> Locked<A> {
     }
 }
 
-impl<A> Inner<A> {
-    fn note_allocation(&mut self, size: usize) {
-        let stats = &mut self.stats;
-        stats.requested_bytes = stats.requested_bytes.saturating_add(size as u64);
-        stats.live_bytes = stats.live_bytes.saturating_add(size);
-        stats.peak_live_bytes = stats.peak_live_bytes.max(stats.live_bytes);
-    }
-}
-
 // ANCHOR: global_alloc
 // SAFETY: every method forwards to a RawAllocator under the lock, so calls
 // from different threads never overlap. Blocks come from `allocate` or
@@ -305,7 +244,7 @@ unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
             match inner.allocator.allocate(layout) {
                 Ok(block) => {
                     inner.stats.allocations += 1;
-                    inner.note_allocation(layout.size());
+                    inner.stats.requested(layout.size());
                     block.as_ptr()
                 }
                 Err(_) => {
@@ -324,7 +263,7 @@ unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
             // its layout (GlobalAlloc's contract).
             unsafe { inner.allocator.deallocate(ptr, layout) };
             inner.stats.deallocations += 1;
-            inner.stats.live_bytes = inner.stats.live_bytes.saturating_sub(layout.size());
+            inner.stats.freed(layout.size());
         })
     }
 
@@ -351,8 +290,8 @@ unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
             match unsafe { inner.allocator.reallocate(old, layout, new_size) } {
                 Ok(block) => {
                     inner.stats.reallocations += 1;
-                    inner.stats.live_bytes = inner.stats.live_bytes.saturating_sub(layout.size());
-                    inner.note_allocation(new_size);
+                    inner.stats.freed(layout.size());
+                    inner.stats.requested(new_size);
                     block.as_ptr()
                 }
                 Err(_) => {
@@ -420,7 +359,7 @@ mod tests {
             heap.dealloc(big, Layout::from_size_align(64, 8).unwrap());
         }
         let stats = heap.stats();
-        assert_eq!(stats.requested_bytes, 16 + 16 + 64);
+        assert_eq!(stats.bytes_allocated, 16 + 16 + 64);
         assert_eq!(stats.peak_live_bytes, 64);
         assert_eq!(stats.live_bytes, 0);
         heap.with_allocator(|a| a.check()).unwrap();

@@ -22,7 +22,7 @@
 //!   +--------+---------+---------------+  +--------+-----+--------------+
 //! ```
 
-use crate::bump::BumpAllocator;
+use crate::bump::{BumpAllocator, Reset};
 use crate::os::{round_to_pages, Mapping};
 use crate::raw_allocator::{reallocate_by_copy, AllocError, HeapError, RawAllocator};
 use crate::region::Region;
@@ -55,8 +55,12 @@ const HEADER: usize = size_of::<ChunkHeader>();
 impl Chunk {
     /// Maps a chunk of `len` bytes (a non-zero whole number of pages) with an
     /// empty header.
+    #[cold]
     fn new(len: usize) -> Result<Chunk, AllocError> {
-        debug_assert!(len > HEADER && round_to_pages(len) == Some(len));
+        debug_assert!(
+            len > HEADER && round_to_pages(len) == Some(len),
+            "a chunk of {len} bytes is not a whole number of pages above the {HEADER}-byte header"
+        );
         // Any error here is the kernel's ENOMEM (the length was checked);
         // io::Error from an OS error code does not allocate.
         let mapping = Mapping::new(len).map_err(|_| AllocError::OutOfMemory)?;
@@ -254,7 +258,14 @@ impl GrowingBump {
     // ANCHOR_END: new_chunk
 }
 
+impl Reset for GrowingBump {
+    fn reset(&mut self) {
+        GrowingBump::reset(self);
+    }
+}
+
 impl RawAllocator for GrowingBump {
+    // ANCHOR: growing_allocate
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         if let Some(bump) = &mut self.current {
@@ -266,6 +277,7 @@ impl RawAllocator for GrowingBump {
         }
         self.allocate_in_new_chunk(layout)
     }
+    // ANCHOR_END: growing_allocate
 
     #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {

@@ -98,6 +98,30 @@ impl Mapping {
     }
     // ANCHOR_END: mapping_new
 
+    /// Reserves at least `len` bytes of address space (rounded up to whole
+    /// pages) with no swap set aside for them (`MAP_NORESERVE`, see mmap(2)):
+    /// the kernel backs a page only when it is first touched, so a heap of a
+    /// few GiB costs nothing until it grows into them.
+    ///
+    /// Unlike [`Mapping::new`] it never allocates, so it can run inside a
+    /// global allocator: its errors are a bare `InvalidInput` (zero, or a
+    /// length that overflows when rounded) or the kernel's `errno`.
+    pub fn reserve(len: usize) -> io::Result<Mapping> {
+        let len = round_to_pages(len)
+            .filter(|&len| len > 0)
+            .ok_or(io::ErrorKind::InvalidInput)?;
+        let prot = libc::PROT_READ | libc::PROT_WRITE;
+        let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+        // SAFETY: as in `new`: the kernel chooses the address, and an
+        // anonymous mapping touches no existing memory.
+        let start = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, flags, -1, 0) };
+        if start == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        let start = NonNull::new(start.cast::<u8>()).ok_or(io::ErrorKind::OutOfMemory)?;
+        Ok(Mapping { start, len })
+    }
+
     /// The first byte of the mapping. It is aligned to the page size.
     pub fn as_ptr(&self) -> *mut u8 {
         self.start.as_ptr()

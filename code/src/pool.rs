@@ -107,7 +107,7 @@ impl<R: Region> PoolAllocator<R> {
     /// A pool whose slots fit `object`: its size rounded up to its alignment,
     /// and at least one pointer large and aligned (a free slot holds a link).
     ///
-    /// Fails with [`AllocError::SizeOverflow`] only if that rounding
+    /// Fails with `AllocError::SizeOverflow` only if that rounding
     /// overflows. A region too small for a single slot makes a pool of
     /// capacity zero, whose every request fails.
     pub fn new(region: R, object: Layout) -> Result<PoolAllocator<R>, AllocError> {
@@ -238,7 +238,7 @@ impl<R> PoolAllocator<R> {
     /// and more frees than allocations. A slot freed twice with others freed
     /// in between is not caught here (that would need a walk of the list or
     /// a bit per slot), but it makes the free list cyclic, which
-    /// [`check`](RawAllocator::check) reports. Release builds trust the
+    /// `check` reports. Release builds trust the
     /// caller, as `RawAllocator::deallocate` allows them to.
     #[inline]
     fn debug_check_live(&self, ptr: NonNull<u8>) {
@@ -391,8 +391,8 @@ impl<R> fmt::Debug for PoolAllocator<R> {
 unsafe impl<R: Send> Send for PoolAllocator<R> {}
 
 // ANCHOR: pool
-/// A pool of `T`s: [`alloc`](Pool::alloc) moves a value into a slot and
-/// returns a [`PoolBox`], which drops the value and frees the slot when it
+/// A pool of `T`s: `alloc` moves a value into a slot and
+/// returns a `PoolBox`, which drops the value and frees the slot when it
 /// goes out of scope.
 ///
 /// ```
@@ -414,7 +414,7 @@ pub struct Pool<T, R> {
     _values: PhantomData<T>,
 }
 
-/// A value in a [`Pool`]: like a `Box<T>`, but its memory is a slot of the
+/// A value in a `Pool`: like a `Box<T>`, but its memory is a slot of the
 /// pool it borrows.
 pub struct PoolBox<'p, T, R> {
     value: NonNull<T>,

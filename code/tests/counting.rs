@@ -5,7 +5,8 @@
 //! thread, so a test can prove that a piece of code did not allocate even
 //! while other tests run in parallel.
 
-use allocators::counting::{Counting, Snapshot, BUCKETS};
+use allocators::counting::Counting;
+use allocators::stats::{Stats, BUCKETS};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -121,7 +122,7 @@ fn every_call_is_counted() {
     assert_eq!((s.live_bytes, s.peak_live_bytes), (0, 1030));
     assert_eq!((s.live_blocks(), s.failures), (0, 0));
     // One request per bucket: 100 and 30 and 1000 and 10.
-    let bucket = Counting::<System>::bucket;
+    let bucket = Stats::bucket;
     for size in [100, 30, 1000, 10] {
         assert_eq!(s.histogram[bucket(size)], 1, "size {size}");
     }
@@ -140,7 +141,7 @@ fn failures_are_counted_and_change_nothing_else() {
     assert_eq!(s.failures, 2);
     assert_eq!(
         s,
-        Snapshot {
+        Stats {
             failures: 2,
             ..Counting::new(Refuses).snapshot()
         }
@@ -236,7 +237,7 @@ fn the_report_groups_digits_and_scales_the_bars() {
     histogram[4] = 1_234_567;
     histogram[12] = 10;
     histogram[BUCKETS - 1] = 1;
-    let snapshot = Snapshot {
+    let snapshot = Stats {
         allocations: 1_234_578,
         deallocations: 1_000_000,
         reallocations: 0,
@@ -245,6 +246,8 @@ fn the_report_groups_digits_and_scales_the_bars() {
         live_bytes: 0,
         peak_live_bytes: 1 << 30,
         histogram,
+        heap_size: 0,
+        footprint: 0,
     };
     let report = snapshot.to_string();
     assert!(

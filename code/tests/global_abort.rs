@@ -14,7 +14,7 @@
 
 use allocators::bump::BumpAllocator;
 use allocators::global::Locked;
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::raw_allocator::{AllocError, HeapError, RawAllocator};
 use allocators::region::{Buffer, OwnedRegion};
 use allocators::segregated::SegregatedFreeList;
@@ -82,10 +82,10 @@ const HEAP_SIZE: usize = 64 * 1024 * 1024;
 struct Memory([u8; HEAP_SIZE]);
 static mut MEMORY: Memory = Memory([0; HEAP_SIZE]);
 
-type Heap = Tripwire<SegregatedFreeList<BreakRegion<Buffer<'static>>>>;
+type Heap = Tripwire<SegregatedFreeList<RegionBreak<Buffer<'static>>>>;
 
 #[global_allocator]
-static HEAP: Locked<Heap> = Locked::new(Tripwire(SegregatedFreeList::new(BreakRegion::new(
+static HEAP: Locked<Heap> = Locked::new(Tripwire(SegregatedFreeList::new(RegionBreak::new(
     // SAFETY: `&raw mut` takes MEMORY's address without a reference, and
     // only this allocator ever touches MEMORY.
     unsafe {

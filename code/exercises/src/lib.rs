@@ -16,8 +16,14 @@
 
 pub mod arena;
 pub mod bump;
-pub mod pool;
+pub mod explicit;
+pub mod implicit;
 pub mod mine;
+pub mod pool;
+pub mod refinements;
+pub mod rust;
+pub mod segregated;
+pub mod why_own;
 
 /// What every stub returns: a panic that tells the reader where the
 /// exercise is.

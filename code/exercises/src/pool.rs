@@ -53,7 +53,9 @@ impl CheckedPool {
     /// A block from the pool; its slot is marked in use.
     pub fn allocate(&mut self) -> Result<NonNull<u8>, AllocError> {
         let block = self.pool.allocate(self.layout)?;
-        let index = self.slot_index(block).expect("the pool hands out its own slots");
+        let index = self
+            .slot_index(block)
+            .expect("the pool hands out its own slots");
         self.in_use[index] = true;
         Ok(block)
     }

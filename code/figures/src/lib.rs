@@ -1,4 +1,8 @@
-//! Memory diagrams, drawn as SVG from real allocator states.
+//! The book's memory diagrams, drawn as SVG from real allocator states.
+//!
+//! This crate only draws; it knows no allocator. Its test
+//! (`code/figures/tests/figures.rs`) runs the allocators of the `allocators`
+//! crate and describes what it finds with these types.
 //!
 //! A figure is a stack of [`Strip`]s, one per moment in time. A strip is one
 //! region of memory, from its lowest address on the left to its highest on the
@@ -6,7 +10,7 @@
 //! space...) and annotated with [`Marker`]s (pointers into the region).
 //!
 //! The book's figures are made by running an allocator, reading back where its
-//! blocks landed, and describing that with these types; `code/tests/figures.rs`
+//! blocks landed, and describing that with these types; `tests/figures.rs`
 //! redraws every figure and fails when a committed one is stale. A figure is
 //! as wide as the book's text column, so its 12 px text is shown at 12 px.
 //! Widths are proportional to bytes, except that every segment is at least as

@@ -1,18 +1,18 @@
 //! The book's memory diagrams, drawn from real allocator states.
 //!
 //! Each figure runs an allocator, reads back where its blocks landed, and
-//! draws that with `allocators::diagram`. The test compares the drawing with
+//! draws that with `figures`. The test compares the drawing with
 //! the committed SVG in `imgs/` and fails if they differ, so a figure can never
 //! drift from the code. After changing an allocator, regenerate them all with
 //!
 //! ```sh
-//! UPDATE_FIGURES=1 cargo test -p allocators --test figures
+//! UPDATE_FIGURES=1 cargo test -p figures
 //! ```
 
 use allocators::bump::BumpAllocator;
-use allocators::diagram::{render, Part, Strip};
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
+use figures::{render, Part, Strip};
 use std::alloc::Layout;
 use std::path::PathBuf;
 use std::ptr::NonNull;
@@ -20,7 +20,7 @@ use std::ptr::NonNull;
 /// Compares `svg` with `imgs/NAME`, or writes it there under UPDATE_FIGURES.
 fn check_figure(name: &str, svg: &str) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../imgs")
+        .join("../../imgs")
         .join(name);
     if std::env::var_os("UPDATE_FIGURES").is_some() {
         std::fs::write(&path, svg).expect("write the figure");
@@ -29,7 +29,7 @@ fn check_figure(name: &str, svg: &str) {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == svg,
-        "imgs/{name} is stale: regenerate it with `UPDATE_FIGURES=1 cargo test -p allocators --test figures`"
+        "imgs/{name} is stale: regenerate it with `UPDATE_FIGURES=1 cargo test -p figures`"
     );
 }
 
@@ -157,14 +157,14 @@ fn bump_figures() {
 
 use allocators::block::{BlockInfo, BlockKind, WORD};
 use allocators::explicit::{ExplicitFreeList, Insertion};
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::segregated::{size_class, SegregatedFreeList};
 
 /// A region for a figure heap: too small for a growth chunk, aligned so that
 /// offsets are the same on every run.
-fn figure_region() -> BreakRegion<OwnedRegion> {
-    BreakRegion::new(OwnedRegion::new(1024, 64).expect("a tiny region"))
+fn figure_region() -> RegionBreak<OwnedRegion> {
+    RegionBreak::new(OwnedRegion::new(1024, 64).expect("a tiny region"))
 }
 
 /// What the figure knows about a live block: its name and the size asked for.
@@ -497,4 +497,142 @@ fn free_list_figures() {
             &[strip],
         ),
     );
+}
+
+// ---------------------------------------------------------------------------
+// The explicit chapter's list surgery: one LIFO list, step by step, as a
+// split relinks, an exact fit unlinks, and a free pushes at the front.
+
+#[test]
+#[cfg_attr(miri, ignore = "reads imgs/ from the file system")]
+fn list_surgery_figure() {
+    let mut heap = ExplicitFreeList::new(figure_region(), Insertion::Lifo);
+    let mut freed = Vec::new();
+    let mut live: Vec<Named> = ["a", "b", "c", "d", "e"]
+        .into_iter()
+        .map(|label| named(&mut heap, 120, label))
+        .collect();
+    let base = heap.blocks().next().expect("a heap").addr;
+    // The header of block `i` of the five 128-byte blocks.
+    let block = |i: usize| base + WORD + 128 * i;
+    let mut strips = Vec::new();
+    let mut draw = |heap: &ExplicitFreeList<_>, live: &[Named], freed: &[Named], caption| {
+        let blocks: Vec<BlockInfo> = heap.blocks().collect();
+        let list: Vec<usize> = heap.free_list().collect();
+        strips.push(with_list(
+            heap_strip(caption, &blocks, live, freed),
+            base,
+            &list,
+            "head",
+        ));
+        list
+    };
+
+    for label in ["d", "b"] {
+        free_named(&mut heap, &mut live, &mut freed, label);
+    }
+    let list = draw(&heap, &live, &freed, "free d, then b");
+    assert_eq!(list, [block(1), block(3)]);
+
+    // A split: the remainder takes b's place in the list.
+    live.push(named(&mut heap, 56, "x"));
+    heap.check().expect("the heap checker passes");
+    let list = draw(&heap, &live, &freed, "x = alloc(56): split b");
+    assert_eq!(list, [block(1) + 64, block(3)]);
+
+    // An exact fit: d leaves the list, its neighbours' links close over it.
+    live.push(named(&mut heap, 120, "y"));
+    heap.check().expect("the heap checker passes");
+    assert_eq!(
+        live.last().map(|n| n.ptr.as_ptr() as usize),
+        Some(block(3) + WORD)
+    );
+    let list = draw(&heap, &live, &freed, "y = alloc(120): unlink d");
+    assert_eq!(list, [block(1) + 64]);
+
+    // A free with no free neighbour: pushed at the front.
+    free_named(&mut heap, &mut live, &mut freed, "a");
+    let list = draw(&heap, &live, &freed, "free(a): push at the front");
+    assert_eq!(list, [block(0), block(1) + 64]);
+
+    check_figure(
+        "freelist-surgery.svg",
+        &render(
+            "An explicit LIFO free list over a heap of five 128-byte blocks a to e, in four \
+             steps from top to bottom. Arrows are the list's links: from the head, and from \
+             each free block's next word. First, after freeing d and then b: head to b, b to \
+             d. Second, x = alloc(56) takes the front 64 bytes of b, and the 64-byte \
+             remainder takes b's place in the list: head to the remainder, then d. Third, \
+             y = alloc(120) skips the remainder, too small, and takes d, which fits exactly: \
+             d leaves the list, and the head points at the remainder alone. Fourth, free(a): \
+             a has no free neighbour, so it goes to the front: head to a, a to the remainder.",
+            &strips,
+        ),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The bump chapter's chain of chunks: a GrowingBump whose first chunk filled
+// up, drawn chunk by chunk, newest first, as its list links them.
+
+use allocators::growing_bump::GrowingBump;
+
+#[test]
+#[cfg_attr(miri, ignore = "maps chunks with mmap, and reads imgs/")]
+fn growing_bump_figure() {
+    let page = allocators::os::page_size();
+    if page != 4096 {
+        // The figure shows 4 KiB and 8 KiB chunks; other page sizes map others.
+        return;
+    }
+    let mut heap = GrowingBump::with_limits(4096, usize::MAX);
+    let block = Layout::from_size_align(1200, 8).expect("a valid layout");
+    let labels = ["a", "b", "c", "d", "e"];
+    let blocks: Vec<NonNull<u8>> = labels
+        .iter()
+        .map(|_| heap.allocate(block).expect("the OS has pages"))
+        .collect();
+    assert_eq!((heap.chunks(), heap.mapped()), (2, 4096 + 8192));
+    let mut chunks = Vec::new();
+    heap.for_each_region(&mut |data| chunks.push(data));
+    // The header sits right before each chunk's data, at the mapping's start.
+    let header = 4096 - chunks[1].len();
+    let mut strips = Vec::new();
+    for (i, data) in chunks.iter().enumerate() {
+        let base = data.start - header;
+        let len = data.len() + header;
+        let caption = match i {
+            0 => format!("newest chunk, {} KiB", len / 1024),
+            _ => format!("older chunk, {} KiB", len / 1024),
+        };
+        let mut strip = Strip::new(caption, len).segment(0, header, Part::Header, "");
+        let mut lowest = data.end;
+        for (ptr, label) in blocks.iter().zip(labels) {
+            let addr = ptr.as_ptr() as usize;
+            if data.contains(&addr) {
+                strip = strip.segment(addr - base, block.size(), Part::Payload, label);
+                lowest = lowest.min(addr);
+            }
+        }
+        strip = if i == 0 {
+            strip.marker(lowest - base, "top")
+        } else {
+            let lost = lowest - data.start;
+            assert!(
+                lost < block.size(),
+                "the old chunk was too full for the next block"
+            );
+            strip.segment(header, lost, Part::Lost, "lost")
+        };
+        strips.push(strip);
+    }
+    let svg = render(
+        "A GrowingBump after five allocations of 1,200 bytes, its chunks newest first. \
+         The older chunk, 4 KiB, holds a, b and c at its end; the space left below c, \
+         too small for d, is lost. The newest chunk, 8 KiB, was mapped for d; d and e sit \
+         at its end, top is below e, and the rest of the chunk is free. Each chunk starts \
+         with a small header that owns the next older chunk.",
+        &strips,
+    );
+    check_figure("bump-chunks.svg", &svg);
 }

@@ -201,7 +201,8 @@ pub(crate) const fn layout_block_size(layout: Layout) -> usize {
     let size = (layout.size() + WORD + (ALIGN - 1)) & !(ALIGN - 1);
     debug_assert!(
         matches!(block_size(layout.size()), Some(s) if s == size || s == MIN_BLOCK),
-        "the fast block size disagrees with block_size"
+        // A const fn cannot format a value into its panic message.
+        "layout_block_size disagrees with block_size"
     );
     if size < MIN_BLOCK {
         MIN_BLOCK

@@ -19,12 +19,12 @@
 //!
 //! ```
 //! use allocators::explicit::{ExplicitFreeList, Insertion};
-//! use allocators::heap::BreakRegion;
+//! use allocators::heap::RegionBreak;
 //! use allocators::raw_allocator::RawAllocator;
 //! use allocators::region::OwnedRegion;
 //! use std::alloc::Layout;
 //!
-//! let memory = BreakRegion::new(OwnedRegion::new(64 * 1024, 16).unwrap());
+//! let memory = RegionBreak::new(OwnedRegion::new(64 * 1024, 16).unwrap());
 //! let mut heap = ExplicitFreeList::new(memory, Insertion::Lifo);
 //! let layout = Layout::new::<[u64; 4]>();
 //! let a = heap.allocate(layout).unwrap();
@@ -39,7 +39,7 @@ use super::block::{Block, ALIGN, MIN_BLOCK};
 use super::fit::{fit, split_front, Request};
 use super::heap::{Blocks, Heap, HeapMemory};
 use super::list::{FreeBlocks, FreeList};
-use super::shared::{heap_field, heap_queries, reallocate_in_place, FreeListHeap};
+use super::shared::{free_list_heap, heap_queries, reallocate_in_place, FreeListHeap};
 use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -232,6 +232,9 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
     ///
     /// `block` is a free block in the list, and `gap` and `asize` come from
     /// `fit` for it.
+    ///
+    /// The split is the implicit list's, written out again on purpose, with
+    /// the list updates in between, so that the function reads on its own.
     unsafe fn place(&mut self, block: Block, gap: usize, asize: usize) -> Block {
         // SAFETY: every block touched lies inside `block`, or is the block
         // after it (allocated, or the epilogue). The remainder starts at
@@ -322,21 +325,7 @@ impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
     // ANCHOR_END: check
 }
 
-impl<M: HeapMemory> FreeListHeap for ExplicitFreeList<M> {
-    heap_field!();
-
-    unsafe fn coalesce(&mut self, block: Block) -> Block {
-        // SAFETY: the caller's guarantee, which the inherent `coalesce`
-        // shares.
-        unsafe { ExplicitFreeList::coalesce(self, block) }
-    }
-
-    unsafe fn unlink(&mut self, block: Block, _size: usize) {
-        // SAFETY: the caller's guarantee: `block` is in the list.
-        unsafe { self.free.remove(block) }
-    }
-}
-
-// SAFETY: the allocator owns its heap (see `Heap`'s `Send`); the list
-// points into it.
-unsafe impl<M: Send> Send for ExplicitFreeList<M> {}
+free_list_heap!(ExplicitFreeList, fn unlink(&mut self, block, _size) {
+    // SAFETY: the caller's guarantee: `block` is in the list.
+    unsafe { self.free.remove(block) }
+});

@@ -5,7 +5,7 @@
 //! that interface: [`extend`](HeapMemory::extend) moves a break up and
 //! returns the old one, the start of the new memory.
 //!
-//! - [`BreakRegion`] keeps a break *inside* a [`Region`] that is already
+//! - [`RegionBreak`] keeps a break *inside* a [`Region`] that is already
 //!   there: an [`OwnedRegion`](crate::region::OwnedRegion) in tests (Miri
 //!   checks every access), a static [`Buffer`](crate::region::Buffer) for a
 //!   `#[global_allocator]`, or a large [`Mapping`](crate::os::Mapping) whose
@@ -51,21 +51,21 @@ pub unsafe trait HeapMemory {
 }
 // ANCHOR_END: heap_memory
 
-// ANCHOR: break_region
+// ANCHOR: region_break
 /// A break that moves up through a fixed `Region`: the heap can grow
 /// until the region is used up.
 #[derive(Debug)]
-pub struct BreakRegion<R> {
+pub struct RegionBreak<R> {
     region: R,
     /// How many bytes of the region are below the break.
     used: usize,
 }
 
-impl<R> BreakRegion<R> {
+impl<R> RegionBreak<R> {
     /// A break at the start of `region`. `const`, so that a heap over a
     /// static buffer can live in a `static`.
-    pub const fn new(region: R) -> BreakRegion<R> {
-        BreakRegion { region, used: 0 }
+    pub const fn new(region: R) -> RegionBreak<R> {
+        RegionBreak { region, used: 0 }
     }
 
     /// Bytes below the break: what the heap has taken so far.
@@ -82,7 +82,7 @@ impl<R> BreakRegion<R> {
 // SAFETY: every extension is a fresh part of the region, past all earlier
 // ones (`used` only grows, and never past the region's length), and its
 // pointer derives from `region.start()`, which is valid for the whole region.
-unsafe impl<R: Region> HeapMemory for BreakRegion<R> {
+unsafe impl<R: Region> HeapMemory for RegionBreak<R> {
     fn extend(&mut self, bytes: usize) -> Result<NonNull<u8>, AllocError> {
         let used = self
             .used
@@ -96,7 +96,7 @@ unsafe impl<R: Region> HeapMemory for BreakRegion<R> {
         Ok(old)
     }
 }
-// ANCHOR_END: break_region
+// ANCHOR_END: region_break
 
 /// The least a heap grows by, so that a run of small requests does not call
 /// [`HeapMemory::extend`] for each one (CS:APP's `CHUNKSIZE`).
@@ -246,6 +246,7 @@ impl<M> Heap<M> {
 impl<M: HeapMemory> Heap<M> {
     /// Takes the first word of memory: padding up to an aligned header
     /// position, and the epilogue.
+    #[cold]
     fn init(&mut self) -> Result<(), AllocError> {
         let brk = self.memory.extend(0)?;
         let first =
@@ -286,6 +287,7 @@ impl<M: HeapMemory> Heap<M> {
     ///
     /// Returns the new block, *not* coalesced with a free block below it and
     /// in no free list: that is the caller's job.
+    #[cold]
     pub(crate) fn grow(&mut self, need: usize) -> Result<Block, AllocError> {
         if !self.ready {
             self.init()?;
@@ -518,10 +520,10 @@ mod tests {
     use crate::region::OwnedRegion;
 
     #[test]
-    fn a_break_region_hands_out_its_bytes_in_order() {
+    fn a_region_break_hands_out_its_bytes_in_order() {
         let region = OwnedRegion::new(100, 16).unwrap();
         let start = region.start().as_ptr().addr();
-        let mut memory = BreakRegion::new(region);
+        let mut memory = RegionBreak::new(region);
         assert_eq!(memory.extend(0).unwrap().as_ptr().addr(), start);
         assert_eq!(memory.extend(60).unwrap().as_ptr().addr(), start);
         assert_eq!(memory.extend(40).unwrap().as_ptr().addr(), start + 60);
@@ -532,7 +534,7 @@ mod tests {
 
     #[test]
     fn the_heap_grows_in_chunks_and_then_in_what_is_left() {
-        let mut heap = Heap::new(BreakRegion::new(
+        let mut heap = Heap::new(RegionBreak::new(
             OwnedRegion::new(GROW_CHUNK + 256, 16).unwrap(),
         ));
         assert_eq!(heap.heap_size(), 0);
@@ -554,7 +556,7 @@ mod tests {
     #[test]
     fn a_proportional_heap_grows_with_its_size() {
         let len = 2 * GROW_FRACTION * GROW_CHUNK;
-        let mut heap = Heap::proportional(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()));
+        let mut heap = Heap::proportional(RegionBreak::new(OwnedRegion::new(len, 16).unwrap()));
         // A small heap grows by what is asked for.
         let block = heap.grow(MIN_BLOCK).unwrap();
         assert_eq!(heap.heap_size(), WORD + MIN_BLOCK + WORD);
@@ -567,7 +569,7 @@ mod tests {
         heap.grow(MIN_BLOCK).unwrap();
         assert_eq!(heap.heap_size(), before + GROW_CHUNK);
         // In between, by a sixteenth of the heap, in steps of 256 bytes.
-        let mut mid = Heap::proportional(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()));
+        let mut mid = Heap::proportional(RegionBreak::new(OwnedRegion::new(len, 16).unwrap()));
         mid.grow(20_000).unwrap();
         let before = mid.heap_size();
         mid.grow(20_000 + MIN_BLOCK).unwrap();

@@ -18,13 +18,13 @@
 //! When nothing fits, the heap grows at its break (see [`heap`](crate::heap)).
 //!
 //! ```
-//! use allocators::heap::BreakRegion;
+//! use allocators::heap::RegionBreak;
 //! use allocators::implicit::{ImplicitFreeList, Placement};
 //! use allocators::raw_allocator::RawAllocator;
 //! use allocators::region::OwnedRegion;
 //! use std::alloc::Layout;
 //!
-//! let memory = BreakRegion::new(OwnedRegion::new(64 * 1024, 16).unwrap());
+//! let memory = RegionBreak::new(OwnedRegion::new(64 * 1024, 16).unwrap());
 //! let mut heap = ImplicitFreeList::new(memory, Placement::FirstFit);
 //! let layout = Layout::new::<[u64; 4]>();
 //! let a = heap.allocate(layout).unwrap();
@@ -37,7 +37,7 @@
 use super::block::{Block, MIN_BLOCK};
 use super::fit::{fit, split_front, Request};
 use super::heap::{Blocks, Heap, HeapMemory};
-use super::shared::{heap_field, heap_queries, FreeListHeap};
+use super::shared::{free_list_heap, heap_queries, FreeListHeap};
 use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -285,20 +285,6 @@ impl<M: HeapMemory> RawAllocator for ImplicitFreeList<M> {
     }
 }
 
-impl<M: HeapMemory> FreeListHeap for ImplicitFreeList<M> {
-    heap_field!();
-
-    unsafe fn coalesce(&mut self, block: Block) -> Block {
-        // SAFETY: the caller's guarantee, which the inherent `coalesce`
-        // shares.
-        unsafe { ImplicitFreeList::coalesce(self, block) }
-    }
-
-    unsafe fn unlink(&mut self, _block: Block, _size: usize) {
-        // No list: the heap is the list.
-    }
-}
-
-// SAFETY: the allocator owns its heap (see `Heap`'s `Send`); the rover
-// points into it.
-unsafe impl<M: Send> Send for ImplicitFreeList<M> {}
+free_list_heap!(ImplicitFreeList, fn unlink(&mut self, _block, _size) {
+    // No list: the heap is the list.
+});

@@ -228,19 +228,36 @@ macro_rules! reallocate_in_place {
 }
 pub(crate) use reallocate_in_place;
 
-/// The two accessors of `FreeListHeap`, for an allocator whose heap is its
-/// field `heap`.
-macro_rules! heap_field {
-    () => {
-        type Memory = M;
+/// `FreeListHeap` and `Send` for a free-list allocator `$allocator<M>`
+/// whose heap is its field `heap` and which has an inherent `coalesce`:
+/// written once here, not in each allocator. The caller gives the body of
+/// `unlink`, the one part that differs (the implicit list has no list to
+/// unlink from).
+macro_rules! free_list_heap {
+    ($allocator:ident, fn unlink(&mut $this:ident, $block:pat_param, $size:pat_param) $unlink:block) => {
+        impl<M: HeapMemory> FreeListHeap for $allocator<M> {
+            type Memory = M;
 
-        fn heap(&self) -> &Heap<M> {
-            &self.heap
+            fn heap(&self) -> &Heap<M> {
+                &self.heap
+            }
+
+            fn heap_mut(&mut self) -> &mut Heap<M> {
+                &mut self.heap
+            }
+
+            unsafe fn coalesce(&mut self, block: Block) -> Block {
+                // SAFETY: the caller's guarantee, which the inherent
+                // `coalesce` shares.
+                unsafe { $allocator::coalesce(self, block) }
+            }
+
+            unsafe fn unlink(&mut $this, $block: Block, $size: usize) $unlink
         }
 
-        fn heap_mut(&mut self) -> &mut Heap<M> {
-            &mut self.heap
-        }
+        // SAFETY: the allocator owns its heap (see `Heap`'s `Send`); its
+        // other pointers (a rover, list heads) point into that heap.
+        unsafe impl<M: Send> Send for $allocator<M> {}
     };
 }
-pub(crate) use heap_field;
+pub(crate) use free_list_heap;

@@ -18,7 +18,7 @@ use allocators::bump::BumpAllocator;
 use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::global::Locked;
 use allocators::growing_bump::GrowingBump;
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::os::page_size;
 use allocators::pool::PoolAllocator;
@@ -57,19 +57,19 @@ fn growing(len: usize) -> GrowingBump {
     GrowingBump::with_limits(page_size(), len)
 }
 
-fn heap_memory(len: usize) -> BreakRegion<OwnedRegion> {
-    BreakRegion::new(OwnedRegion::new(len, 16).unwrap())
+fn heap_memory(len: usize) -> RegionBreak<OwnedRegion> {
+    RegionBreak::new(OwnedRegion::new(len, 16).unwrap())
 }
 
-fn implicit(len: usize) -> ImplicitFreeList<BreakRegion<OwnedRegion>> {
+fn implicit(len: usize) -> ImplicitFreeList<RegionBreak<OwnedRegion>> {
     ImplicitFreeList::new(heap_memory(len), Placement::FirstFit)
 }
 
-fn explicit(len: usize) -> ExplicitFreeList<BreakRegion<OwnedRegion>> {
+fn explicit(len: usize) -> ExplicitFreeList<RegionBreak<OwnedRegion>> {
     ExplicitFreeList::new(heap_memory(len), Insertion::Lifo)
 }
 
-fn segregated(len: usize) -> SegregatedFreeList<BreakRegion<OwnedRegion>> {
+fn segregated(len: usize) -> SegregatedFreeList<RegionBreak<OwnedRegion>> {
     SegregatedFreeList::new(heap_memory(len))
 }
 

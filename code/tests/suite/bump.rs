@@ -2,8 +2,8 @@
 //! chapter talks about: huge sizes, every alignment, rewinding, resetting,
 //! growing chunks, the arena on top, and the global-allocator adapter.
 
-mod harness;
-
+use crate::harness;
+use crate::harness::{assert_intact, filled, HEAP};
 use allocators::arena::Arena;
 use allocators::bump::BumpAllocator;
 use allocators::global::Locked;
@@ -11,7 +11,6 @@ use allocators::growing_bump::GrowingBump;
 use allocators::os::{page_size, Mapping};
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::{Buffer, OwnedRegion};
-use harness::{assert_intact, filled, HEAP};
 use std::alloc::{GlobalAlloc, Layout};
 use std::ptr::NonNull;
 
@@ -95,12 +94,11 @@ fn sizes_near_the_top_of_the_address_space_fail_cleanly() {
         let result = unsafe { bump.reallocate(small, layout(16, 8), new_size) };
         assert_eq!(result, Err(AllocError::SizeOverflow), "new size {new_size}");
     }
-    // SAFETY: as above. `small` is the newest block, so it may grow over its
-    // own bytes to fill the whole region, but not one byte more.
-    assert_eq!(
-        unsafe { bump.reallocate(small, layout(16, 8), 4097) },
-        Err(AllocError::OutOfMemory)
-    );
+    // `small` is the newest block, so it may grow over its own bytes to fill
+    // the whole region, but not one byte more.
+    // SAFETY: as above.
+    let result = unsafe { bump.reallocate(small, layout(16, 8), 4097) };
+    assert_eq!(result, Err(AllocError::OutOfMemory));
     assert_intact(small, 16, 1);
     bump.check().unwrap();
 }

@@ -2,22 +2,21 @@
 //! harness (heap checker after every step), the shared free-list edge cases,
 //! and the list itself: its order, and a damaged link.
 
-mod free_lists;
-mod harness;
-
+use crate::free_lists;
+use crate::free_lists::{addr, layout, real_blocks};
+use crate::harness;
+use crate::harness::{assert_intact, filled, HEAP};
 use allocators::block::{BlockInfo, WORD};
 use allocators::explicit::{ExplicitFreeList, Insertion};
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
-use free_lists::{addr, layout, real_blocks};
-use harness::{assert_intact, filled, HEAP};
 
-type Heap = ExplicitFreeList<BreakRegion<OwnedRegion>>;
+type Heap = ExplicitFreeList<RegionBreak<OwnedRegion>>;
 
 fn heap(len: usize, insertion: Insertion) -> Heap {
     ExplicitFreeList::new(
-        BreakRegion::new(OwnedRegion::new(len, 16).unwrap()),
+        RegionBreak::new(OwnedRegion::new(len, 16).unwrap()),
         insertion,
     )
 }
@@ -133,25 +132,14 @@ mod debug_checks {
     #[test]
     #[should_panic(expected = "double free")]
     fn double_free_panics() {
-        let mut heap = heap(HEAP, Insertion::Lifo);
-        let a = filled(&mut heap, layout(32, 8), 1);
-        filled(&mut heap, layout(32, 8), 2);
-        // SAFETY: deliberately wrong: the second call frees a free block.
-        unsafe {
-            heap.deallocate(a, layout(32, 8));
-            heap.deallocate(a, layout(32, 8));
-        }
+        free_lists::double_free(heap(HEAP, Insertion::Lifo));
     }
 
     #[test]
     #[should_panic(expected = "not a payload of this heap")]
     fn foreign_pointer_panics() {
-        let mut heap = heap(HEAP, Insertion::AddressOrdered);
-        filled(&mut heap, layout(32, 8), 1);
-        let mut other = self::heap(HEAP, Insertion::AddressOrdered);
-        let foreign = filled(&mut other, layout(32, 8), 1);
-        // SAFETY: deliberately wrong: the block belongs to another heap.
-        unsafe { heap.deallocate(foreign, layout(32, 8)) };
+        let make = || heap(HEAP, Insertion::AddressOrdered);
+        free_lists::foreign_block(make(), make());
     }
 }
 

@@ -2,22 +2,21 @@
 //! harness (heap checker after every step), the shared free-list edge cases,
 //! and what makes each policy different.
 
-mod free_lists;
-mod harness;
-
+use crate::free_lists;
+use crate::free_lists::{addr, layout, real_blocks, shape};
+use crate::harness;
+use crate::harness::{filled, HEAP};
 use allocators::block::{BlockInfo, WORD};
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
-use free_lists::{addr, layout, real_blocks, shape};
-use harness::{filled, HEAP};
 
-type Heap = ImplicitFreeList<BreakRegion<OwnedRegion>>;
+type Heap = ImplicitFreeList<RegionBreak<OwnedRegion>>;
 
 fn heap(len: usize, placement: Placement) -> Heap {
     ImplicitFreeList::new(
-        BreakRegion::new(OwnedRegion::new(len, 16).unwrap()),
+        RegionBreak::new(OwnedRegion::new(len, 16).unwrap()),
         placement,
     )
 }
@@ -123,7 +122,7 @@ fn a_reserved_mapping_grows_as_it_is_used() {
     }
     use allocators::os::Mapping;
     let mut heap = ImplicitFreeList::new(
-        BreakRegion::new(Mapping::new(64 << 20).unwrap()),
+        RegionBreak::new(Mapping::new(64 << 20).unwrap()),
         Placement::FirstFit,
     );
     let blocks: Vec<_> = (0..1000)
@@ -145,14 +144,7 @@ mod debug_checks {
     #[test]
     #[should_panic(expected = "double free")]
     fn double_free_panics() {
-        let mut heap = heap(HEAP, Placement::FirstFit);
-        let a = filled(&mut heap, layout(32, 8), 1);
-        filled(&mut heap, layout(32, 8), 2);
-        // SAFETY: deliberately wrong: the second call frees a free block.
-        unsafe {
-            heap.deallocate(a, layout(32, 8));
-            heap.deallocate(a, layout(32, 8));
-        }
+        free_lists::double_free(heap(HEAP, Placement::FirstFit));
     }
 
     #[test]
@@ -185,9 +177,6 @@ mod debug_checks {
     #[test]
     #[should_panic(expected = "not a payload of this heap")]
     fn misaligned_pointer_panics() {
-        let mut heap = heap(HEAP, Placement::FirstFit);
-        let a = filled(&mut heap, layout(64, 8), 1);
-        // SAFETY: deliberately wrong: a pointer into the middle of a block.
-        unsafe { heap.deallocate(a.add(8), layout(8, 8)) };
+        free_lists::pointer_into_a_block(heap(HEAP, Placement::FirstFit), 8, layout(8, 8));
     }
 }

@@ -3,13 +3,11 @@
 //! checker on a damaged free list, debug-build double-free detection, and
 //! the typed `Pool`.
 
-#[path = "harness/mod.rs"]
-mod harness;
-
+use crate::harness;
+use crate::harness::{assert_intact, filled, HEAP};
 use allocators::pool::{Pool, PoolAllocator};
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::{Buffer, OwnedRegion};
-use harness::{assert_intact, filled, HEAP};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::ptr::NonNull;

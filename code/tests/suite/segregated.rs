@@ -2,27 +2,26 @@
 //! every step) and the shared free-list edge cases, plus what is special
 //! here: size classes, the bitmap, and resizing in place.
 
-mod free_lists;
-mod harness;
-
+use crate::free_lists;
+use crate::free_lists::{addr, layout, real_blocks, shape};
+use crate::harness;
+use crate::harness::{assert_intact, filled, HEAP};
 use allocators::block::{BlockInfo, ALIGN, WORD};
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
 use allocators::segregated::{size_class, SegregatedFreeList, CLASSES};
-use free_lists::{addr, layout, real_blocks, shape};
-use harness::{assert_intact, filled, HEAP};
 
-type Heap = SegregatedFreeList<BreakRegion<OwnedRegion>>;
+type Heap = SegregatedFreeList<RegionBreak<OwnedRegion>>;
 
 fn heap(len: usize) -> Heap {
-    SegregatedFreeList::new(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()))
+    SegregatedFreeList::new(RegionBreak::new(OwnedRegion::new(len, 16).unwrap()))
 }
 
 /// A heap without quick lists: every free coalesces at once, so the tests
 /// of block layouts see the coalescing they check for.
 fn immediate(len: usize) -> Heap {
-    SegregatedFreeList::with_quick_lists(BreakRegion::new(OwnedRegion::new(len, 16).unwrap()), 0)
+    SegregatedFreeList::with_quick_lists(RegionBreak::new(OwnedRegion::new(len, 16).unwrap()), 0)
 }
 
 fn blocks(heap: &Heap) -> Vec<BlockInfo> {
@@ -306,14 +305,7 @@ mod debug_checks {
     #[test]
     #[should_panic(expected = "double free")]
     fn double_free_panics() {
-        let mut heap = heap(HEAP);
-        let a = filled(&mut heap, layout(32, 8), 1);
-        filled(&mut heap, layout(32, 8), 2);
-        // SAFETY: deliberately wrong: the second call frees a free block.
-        unsafe {
-            heap.deallocate(a, layout(32, 8));
-            heap.deallocate(a, layout(32, 8));
-        }
+        free_lists::double_free(heap(HEAP));
     }
 
     #[test]
@@ -332,9 +324,6 @@ mod debug_checks {
     #[test]
     #[should_panic(expected = "not a payload of this heap")]
     fn misaligned_pointer_panics() {
-        let mut heap = heap(HEAP);
-        let a = filled(&mut heap, layout(64, 8), 1);
-        // SAFETY: deliberately wrong: a pointer into the middle of a block.
-        unsafe { heap.deallocate(a.add(4), layout(8, 1)) };
+        free_lists::pointer_into_a_block(heap(HEAP), 4, layout(8, 1));
     }
 }

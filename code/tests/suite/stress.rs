@@ -26,7 +26,7 @@ use allocators::bump::BumpAllocator;
 use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::global::Locked;
 use allocators::growing_bump::GrowingBump;
-use allocators::heap::BreakRegion;
+use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
@@ -280,8 +280,8 @@ fn stress<A: RawAllocator + Send + 'static>(name: &'static str, heap: Locked<A>,
     );
 }
 
-fn region(len: usize) -> BreakRegion<OwnedRegion> {
-    BreakRegion::new(OwnedRegion::new(len, 4096).unwrap())
+fn region(len: usize) -> RegionBreak<OwnedRegion> {
+    RegionBreak::new(OwnedRegion::new(len, 4096).unwrap())
 }
 
 #[test]

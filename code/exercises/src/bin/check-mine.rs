@@ -14,7 +14,9 @@ fn run(cargo: &str, toolchain: Option<&str>, extra: &[String]) -> bool {
     if let Some(toolchain) = toolchain {
         command.arg(toolchain).arg("miri");
     }
-    command.args(["test", "-p", "exercises", "--test", "mine"]).args(extra);
+    command
+        .args(["test", "-p", "exercises", "--test", "mine"])
+        .args(extra);
     println!("$ {command:?}");
     match command.status() {
         Ok(status) => status.success(),

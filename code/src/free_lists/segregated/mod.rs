@@ -30,13 +30,13 @@
 //! after it, or into new memory when it is the last block of the heap.
 //!
 //! ```
-//! use allocators::heap::BreakRegion;
+//! use allocators::heap::RegionBreak;
 //! use allocators::raw_allocator::RawAllocator;
 //! use allocators::region::OwnedRegion;
 //! use allocators::segregated::SegregatedFreeList;
 //! use std::alloc::Layout;
 //!
-//! let memory = BreakRegion::new(OwnedRegion::new(64 * 1024, 16).unwrap());
+//! let memory = RegionBreak::new(OwnedRegion::new(64 * 1024, 16).unwrap());
 //! let mut heap = SegregatedFreeList::new(memory);
 //! let a = heap.allocate(Layout::new::<[u8; 100]>()).unwrap();
 //! // SAFETY: `a` is live with this layout; growing it to 200 bytes finds
@@ -50,7 +50,7 @@ use super::block::{layout_block_size, Block, Header, ALIGN, MIN_BLOCK};
 use super::fit::{fit, split_front, Request};
 use super::heap::{Blocks, Heap, HeapMemory};
 use super::list::{FreeBlocks, FreeList};
-use super::shared::{heap_field, heap_queries, reallocate_in_place, FreeListHeap};
+use super::shared::{free_list_heap, heap_queries, reallocate_in_place, FreeListHeap};
 use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -84,7 +84,8 @@ pub const EXACT_CLASSES: usize = (EXACT_LIMIT - MIN_BLOCK) / ALIGN;
 pub const fn size_class(size: usize) -> usize {
     debug_assert!(
         size >= MIN_BLOCK && size.is_multiple_of(ALIGN),
-        "not a block size"
+        // A const fn cannot format a value into its panic message.
+        "size_class: not a block size (below MIN_BLOCK, or not a multiple of ALIGN)"
     );
     if size < EXACT_LIMIT {
         return (size - MIN_BLOCK) / ALIGN;
@@ -580,24 +581,10 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
     // ANCHOR_END: check
 }
 
-impl<M: HeapMemory> FreeListHeap for SegregatedFreeList<M> {
-    heap_field!();
-
-    unsafe fn coalesce(&mut self, block: Block) -> Block {
-        // SAFETY: the caller's guarantee, which the inherent `coalesce`
-        // shares.
-        unsafe { SegregatedFreeList::coalesce(self, block) }
-    }
-
-    unsafe fn unlink(&mut self, block: Block, size: usize) {
-        // SAFETY: the caller's guarantee: `block` is listed with `size`.
-        unsafe { self.remove(block, size) }
-    }
-}
-
-// SAFETY: the allocator owns its heap (see `Heap`'s `Send`); the lists point
-// into it.
-unsafe impl<M: Send> Send for SegregatedFreeList<M> {}
+free_list_heap!(SegregatedFreeList, fn unlink(&mut self, block, size) {
+    // SAFETY: the caller's guarantee: `block` is listed with `size`.
+    unsafe { self.remove(block, size) }
+});
 
 #[cfg(test)]
 mod tests {

@@ -80,6 +80,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     /// `deallocate` would without them (glibc's `malloc_consolidate`).
     /// Called before the heap grows, so that no request makes the heap
     /// larger while free memory waits uncoalesced.
+    #[cold]
     #[inline(never)]
     pub fn consolidate(&mut self) {
         for class in 0..EXACT_CLASSES {

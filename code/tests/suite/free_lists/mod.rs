@@ -295,3 +295,34 @@ pub fn every_edge_case<A: RawAllocator>(
     splitting(heap(SPLIT_HEAP), blocks);
     corruption_is_detected(|| heap(heap_len));
 }
+
+// ---- Misuse that the debug checks catch -----------------------------------
+// Each function breaks `deallocate`'s contract on purpose; the tests that
+// call them expect the panic of the allocators' debug-build checks.
+
+/// Frees the same block twice ("double free").
+pub fn double_free<A: RawAllocator>(mut heap: A) {
+    let a = filled(&mut heap, layout(32, 8), 1);
+    filled(&mut heap, layout(32, 8), 2);
+    // SAFETY: deliberately wrong: the second call frees a free block.
+    unsafe {
+        heap.deallocate(a, layout(32, 8));
+        heap.deallocate(a, layout(32, 8));
+    }
+}
+
+/// Frees, in `heap`, a block of `other` ("not a payload of this heap").
+pub fn foreign_block<A: RawAllocator>(mut heap: A, mut other: A) {
+    filled(&mut heap, layout(32, 8), 1);
+    let foreign = filled(&mut other, layout(32, 8), 1);
+    // SAFETY: deliberately wrong: the block belongs to another heap.
+    unsafe { heap.deallocate(foreign, layout(32, 8)) };
+}
+
+/// Frees a pointer `offset` bytes into a live block, as if it were a block
+/// with layout `as_if` ("not a payload of this heap").
+pub fn pointer_into_a_block<A: RawAllocator>(mut heap: A, offset: usize, as_if: Layout) {
+    let a = filled(&mut heap, layout(64, 8), 1);
+    // SAFETY: deliberately wrong: a pointer into the middle of a block.
+    unsafe { heap.deallocate(a.add(offset), as_if) };
+}

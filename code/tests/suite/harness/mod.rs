@@ -24,7 +24,7 @@
 //! with a bounded heap: a block that *succeeds* at `usize::MAX / 2` bytes
 //! would take the test down with it.
 
-// Each test binary uses a different part of the harness.
+// The exercises crate includes this file too, and uses only part of it.
 #![allow(dead_code)]
 
 use allocators::checked::Checked;
