@@ -4,6 +4,14 @@
 //! and has skeptic turn each ```` ```rust ```` block of those copies into a
 //! test, so `cargo test` compiles and runs the code exactly as a reader sees
 //! it, hidden lines included.
+//!
+//! A block that is nothing but one whole example of `code/examples/`
+//! (`{{#rustdoc_include ../code/examples/NAME.rs:ANCHOR}}`) is the same
+//! program as the example itself, which cargo already builds: skeptic would
+//! only compile it again, once per include. Such blocks become one test per
+//! chapter and example that runs cargo's build of the example
+//! (`example-tests.rs`, see `chapters.rs`), so an example a chapter shows
+//! three times by three anchors is built once and runs once.
 
 use std::path::{Path, PathBuf};
 
@@ -32,7 +40,17 @@ fn main() {
         .collect();
     remove_stale(&out, &wanted);
     let mut paths = Vec::new();
+    let mut example_tests = String::new();
     for (relative, text) in chapters {
+        let source = std::fs::read_to_string(src.join(&relative)).expect("a chapter reads");
+        let (text, examples) = split_off_examples(&source, &text, &relative);
+        for name in examples {
+            let stem = relative.with_extension("").display().to_string().replace(['/', '-'], "_");
+            example_tests.push_str(&format!(
+                "#[test]\nfn {stem}_md_example_{name}() {{\n    crate::examples::run({:?}, {name:?});\n}}\n\n",
+                relative.display().to_string()
+            ));
+        }
         let text = label_rust_blocks(&text, &relative);
         let path = out.join(&relative);
         std::fs::create_dir_all(path.parent().unwrap_or(Path::new("."))).expect("create OUT_DIR");
@@ -43,6 +61,11 @@ fn main() {
         paths.push(path);
     }
     skeptic::generate_doc_tests(&paths);
+    let out_dir_tests = PathBuf::from(std::env::var_os("OUT_DIR").expect("set by cargo"));
+    let tests_path = out_dir_tests.join("example-tests.rs");
+    if std::fs::read_to_string(&tests_path).ok().as_deref() != Some(example_tests.as_str()) {
+        std::fs::write(&tests_path, example_tests).expect("write the example tests");
+    }
 
     // Route the generated tests through `chapters.rs`'s `retry` module (see
     // there why), by rewriting skeptic's output into a file of our own.
@@ -106,4 +129,76 @@ fn label_rust_blocks(text: &str, relative: &Path) -> String {
         }
     }
     out
+}
+
+/// Finds the ```` ```rust ```` blocks of a chapter whose whole body is one
+/// `{{#rustdoc_include ../code/examples/NAME.rs...}}`, turns them into
+/// ```` ```text ```` blocks in the expanded copy (so skeptic leaves them
+/// alone), and returns the copy and the examples' names, each once.
+///
+/// `source` is the chapter as written and `expanded` the same chapter with
+/// its includes expanded; their ```` ```rust ```` blocks are the same blocks
+/// in the same order, which is checked.
+fn split_off_examples(source: &str, expanded: &str, relative: &Path) -> (String, Vec<String>) {
+    let mut wholes = Vec::new(); // per rust block: Some(example) if it is one whole example
+    let mut lines = source.lines().peekable();
+    while let Some(line) = lines.next() {
+        let Some(info) = line.trim_start().strip_prefix("```") else {
+            continue;
+        };
+        let is_rust = info.trim().split(',').next() == Some("rust");
+        let mut body = Vec::new();
+        for inner in lines.by_ref() {
+            if inner.trim_start().starts_with("```") {
+                break;
+            }
+            body.push(inner.trim());
+        }
+        if is_rust {
+            let example = match body.as_slice() {
+                [one] => one
+                    .strip_prefix("{{#rustdoc_include ../code/examples/")
+                    .and_then(|rest| rest.split(['.', ':']).next())
+                    .map(str::to_string),
+                _ => None,
+            };
+            wholes.push(example);
+        }
+    }
+    let mut out = String::with_capacity(expanded.len());
+    let mut names: Vec<String> = Vec::new();
+    let mut index = 0;
+    let mut in_block = false;
+    for line in expanded.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(info) = trimmed.strip_prefix("```") {
+            if in_block {
+                in_block = false;
+            } else {
+                in_block = true;
+                if info.trim().split(',').next() == Some("rust") {
+                    let whole = wholes.get(index).unwrap_or_else(|| {
+                        panic!("{}: more rust blocks after expansion than before", relative.display())
+                    });
+                    index += 1;
+                    if let Some(name) = whole {
+                        if !names.contains(name) {
+                            names.push(name.clone());
+                        }
+                        out.push_str(&line[..line.len() - trimmed.len()]);
+                        out.push_str("```text\n");
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push_str(line);
+    }
+    assert_eq!(
+        index,
+        wholes.len(),
+        "{}: the rust blocks before and after expansion differ",
+        relative.display()
+    );
+    (out, names)
 }

@@ -49,4 +49,45 @@ mod retry {
     }
 }
 
+/// Runs the examples that chapters show whole (see `book_build.rs`): the
+/// program a reader sees is the example's file, which cargo builds once.
+mod examples {
+    use std::path::PathBuf;
+    use std::process::Command;
+
+    /// Where cargo put the example `name`: `target/<profile>/examples/`,
+    /// beside the `deps/` folder that holds this test.
+    fn binary(name: &str) -> PathBuf {
+        let exe = std::env::current_exe().expect("the test binary's path");
+        let profile = exe
+            .parent()
+            .and_then(|deps| deps.parent())
+            .expect("tests live in target/<profile>/deps");
+        profile.join("examples").join(name)
+    }
+
+    pub fn run(chapter: &str, name: &str) {
+        let path = binary(name);
+        if !path.exists() {
+            // `cargo test --test chapters` alone does not build the examples.
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-q", "-p", "allocators", "--example", name])
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "{chapter}: building the example {name} failed");
+        }
+        let output = Command::new(&path)
+            .output()
+            .unwrap_or_else(|e| panic!("{chapter}: running {}: {e}", path.display()));
+        assert!(
+            output.status.success(),
+            "{chapter} shows the example {name}, and it failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 include!(concat!(env!("OUT_DIR"), "/chapter-tests.rs"));
+include!(concat!(env!("OUT_DIR"), "/example-tests.rs"));

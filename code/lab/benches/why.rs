@@ -43,15 +43,12 @@ const OBJECTS: usize = 10_000;
 const GENERAL_OPS: usize = 20_000;
 const GENERAL_SLOTS: usize = 1_000;
 
-/// The same pseudo-random numbers every run (xorshift32).
-struct Rng(u32);
+/// The same pseudo-random numbers every run: the lab's one generator.
+struct Rng(lab::generate::SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0 as usize
+        self.0.next_u64() as usize
     }
 }
 
@@ -226,7 +223,7 @@ fn particle(id: usize) -> Particle {
 
 /// A random order of 0..n (Fisher-Yates).
 fn shuffled(n: usize, seed: u32) -> Vec<usize> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng(lab::generate::SplitMix64::new(u64::from(seed)));
     let mut order: Vec<usize> = (0..n).collect();
     for i in (1..n).rev() {
         order.swap(i, rng.next() % (i + 1));
@@ -301,7 +298,7 @@ enum Op {
 /// live block or allocates, keeping up to GENERAL_SLOTS blocks live. Every
 /// block is freed by the end.
 fn general_trace() -> Vec<Op> {
-    let mut rng = Rng(0xdead_beef);
+    let mut rng = Rng(lab::generate::SplitMix64::new(0xdead_beef));
     let mut live: Vec<usize> = Vec::new();
     let mut free: Vec<usize> = (0..GENERAL_SLOTS).rev().collect();
     let mut ops = Vec::with_capacity(GENERAL_OPS + GENERAL_SLOTS);

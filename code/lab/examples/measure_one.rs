@@ -2,7 +2,7 @@
 //! peer with checking on, and compute utilization by hand.
 //!
 //! `cargo run --release -p lab --example measure_one`
-use lab::region::OwnedHeap;
+use lab::region::TraceHeap;
 use lab::registry;
 use lab::replay::{Job, Options, Outcome};
 use lab::trace::Trace;
@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             path: None,
             allocator: entry.name,
         };
-        let heap = OwnedHeap::new(job.heap_size())?;
+        let heap = TraceHeap::new(job.heap_size())?;
         match (entry.run)(&job, &heap) {
             Outcome::Measured(m) => {
                 let footprint = m.footprint.ok_or("no footprint")?;

@@ -27,6 +27,11 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// A number in `0..n` (`n > 0`; a tiny modulo bias is fine here).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n
+    }
+
     /// A number in `lo..=hi` (a tiny modulo bias is fine for choosing sizes).
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
         let span = (hi - lo) as u64 + 1;

@@ -2,10 +2,12 @@
 //! book's allocators into numbers.
 //!
 //! - [`trace`]: the CS:APP malloc-lab trace format, parsed strictly.
-//! - [`region`]: the heap every region allocator replays a trace in.
+//! - [`region`]: `TraceHeap`, the heap every region allocator replays a
+//!   trace in.
 //! - [`peers`]: glibc malloc, `linked_list_allocator`, `talc` and `bumpalo`
 //!   behind the book's `RawAllocator` trait.
-//! - [`registry`]: every allocator by its short name.
+//! - [`registry`]: every allocator by its short name: the book's from
+//!   `allocators::catalog::Book`, then the peers, each with its colour.
 //! - [`replay`]: the engine: warm-up and checking pass, timed repetitions.
 //! - [`system_footprint`]: glibc's footprint, measured in a child process.
 //! - [`machine`]: the conditions: CPU, glibc, build profile, tunables.
@@ -15,13 +17,15 @@
 //! - [`recorder`]: a global allocator that records a program's allocations
 //!   as a trace.
 //! - [`reserve`]: heaps for whole programs: a lazily touched `MAP_NORESERVE`
-//!   reservation, and an allocator built on its first call.
+//!   mapping (`Mapping::reserve`), and an allocator built on its first call.
 //! - [`workload`]: real workloads (`serde_json`, `pulldown-cmark`) to run
 //!   under each allocator.
 //!
 //! The binaries: `replay` (the command-line tool), `gen-traces`,
 //! `record-trace`, `lab-report`, `workload` (a real program under every
-//! allocator, one process each) and `scaling` (threads against the lock).
+//! allocator, one process each), `scaling` (threads against the lock),
+//! `cost-curve` (time per operation against the number of live blocks) and
+//! `score` (the capstone's score for `Mine`, `cargo score-mine`).
 //! See `code/lab/README.md`.
 
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -415,7 +415,7 @@ impl RawAllocator for BumpaloPeer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::region::OwnedHeap;
+    use crate::region::TraceHeap;
 
     fn exercise(a: &mut dyn RawAllocator) {
         let l = Layout::from_size_align(24, 16).unwrap();
@@ -440,7 +440,7 @@ mod tests {
     #[test]
     fn every_peer_serves_the_trait() {
         exercise(&mut SystemMalloc::new());
-        let heap = OwnedHeap::new(1 << 20).unwrap();
+        let heap = TraceHeap::new(1 << 20).unwrap();
         {
             // SAFETY: one region of `heap` at a time: each allocator goes
             // out of scope before the next region is taken.

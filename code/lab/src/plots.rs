@@ -14,7 +14,7 @@ pub struct Series {
     pub name: String,
     /// Its colour, as an index into the palette: the same allocator keeps
     /// its colour in every figure.
-    pub color: usize,
+    pub color: u32,
     /// One value per group.
     pub values: Vec<Option<f64>>,
 }
@@ -39,22 +39,11 @@ pub struct BarChart<'a> {
 
 /// Colours from Paul Tol's "bright" and "muted" schemes (plus one orange
 /// from Okabe and Ito), which stay apart with colour-blindness and on white.
-/// One per allocator in the registry, so each keeps its colour.
-const PALETTE: [RGBColor; 13] = [
-    RGBColor(0x44, 0x77, 0xAA),
-    RGBColor(0xEE, 0x66, 0x77),
-    RGBColor(0x22, 0x88, 0x33),
-    RGBColor(0xCC, 0xBB, 0x44),
-    RGBColor(0x66, 0xCC, 0xEE),
-    RGBColor(0xAA, 0x33, 0x77),
-    RGBColor(0x33, 0x22, 0x88),
-    RGBColor(0x44, 0xAA, 0x99),
-    RGBColor(0x99, 0x99, 0x33),
-    RGBColor(0x88, 0x22, 0x55),
-    RGBColor(0xE6, 0x9F, 0x00),
-    RGBColor(0xBB, 0xBB, 0xBB),
-    RGBColor(0x00, 0x00, 0x00),
-];
+/// Each allocator keeps its colour: the registry's `colour`, which for the
+/// book's allocators is `allocators::catalog::Book::colour`.
+pub const fn rgb(hex: u32) -> RGBColor {
+    RGBColor((hex >> 16) as u8, (hex >> 8) as u8, hex as u8)
+}
 
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -81,7 +70,7 @@ impl BarChart<'_> {
         let (plot, legend) = top.split_horizontally(width - 150);
         for (i, series) in self.series.iter().enumerate() {
             let y = 48 + 20 * i as i32;
-            let color = PALETTE[series.color % PALETTE.len()];
+            let color = rgb(series.color);
             legend.draw(&Rectangle::new([(4, y), (16, y + 12)], color.filled()))?;
             legend.draw(&Text::new(
                 series.name.as_str(),
@@ -127,7 +116,7 @@ impl BarChart<'_> {
                 series.values.iter().enumerate().filter_map(move |(g, v)| {
                     let v = (*v)?;
                     let x0 = g as f64 + 0.1 + 0.8 * s as f64 / n;
-                    let style = PALETTE[series.color % PALETTE.len()].filled();
+                    let style = rgb(series.color).filled();
                     Some(Rectangle::new(
                         [(x0, bottom), (x0 + 0.8 / n, v.max(bottom))],
                         style,

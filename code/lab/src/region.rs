@@ -15,14 +15,14 @@ use std::io;
 
 /// A heap of whole pages that allocators borrow one at a time.
 #[derive(Debug)]
-pub struct OwnedHeap {
+pub struct TraceHeap {
     mapping: Mapping,
 }
 
-impl OwnedHeap {
+impl TraceHeap {
     /// Maps at least `len` bytes (rounded up to whole pages).
-    pub fn new(len: usize) -> io::Result<OwnedHeap> {
-        Ok(OwnedHeap {
+    pub fn new(len: usize) -> io::Result<TraceHeap> {
+        Ok(TraceHeap {
             mapping: Mapping::new(len)?,
         })
     }

@@ -1,19 +1,21 @@
 //! Every allocator the lab can measure, by the short name the command line
 //! uses.
 //!
-//! Adding one of the book's allocators is one line in [`ALLOCATORS`]: a
-//! name, what it is, how its footprint is measured, and a constructor over
-//! the heap's [`Buffer`](allocators::region::Buffer), as the free-list
-//! entries show:
+//! The book's allocators come from the crate's one list,
+//! [`allocators::catalog::Book`] (name, description, colour). Adding one is a
+//! variant there and one line in [`ALLOCATORS`]: how its footprint is
+//! measured, and a constructor over the heap's
+//! [`Buffer`](allocators::region::Buffer), as the free-list entries show:
 //!
 //! ```text
-//! book("segregated", "...", OWN, |job, heap| job.measure(heap, |r| Some(SegregatedFreeList::new(RegionBreak::new(r))))),
+//! book(Book::Segregated, OWN, |job, heap| job.measure(heap, |r| Some(SegregatedFreeList::new(RegionBreak::new(r))))),
 //! ```
 
 use crate::peers::{BumpaloPeer, LinkedListPeer, TalcPeer};
-use crate::region::OwnedHeap;
+use crate::region::TraceHeap;
 use crate::replay::{Job, Outcome};
 use allocators::bump::BumpAllocator;
+use allocators::catalog::Book;
 use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::growing_bump::GrowingBump;
 use allocators::heap::RegionBreak;
@@ -40,8 +42,10 @@ pub struct Entry {
     pub about: &'static str,
     /// How its footprint (the utilization's denominator) is measured.
     pub footprint: &'static str,
+    /// Its colour in the plots, `0xRRGGBB`.
+    pub colour: u32,
     /// Measures it on a job, in a heap of the job's size.
-    pub run: fn(&Job<'_>, &OwnedHeap) -> Outcome,
+    pub run: fn(&Job<'_>, &TraceHeap) -> Outcome,
 }
 
 /// How the book's allocators report their footprint.
@@ -49,17 +53,33 @@ const OWN: &str = "its own `footprint()`: the most memory it ever used, from the
 /// How region peers report it.
 const HIGHEST: &str = "the highest offset used: from the heap's start to the end of the highest block it ever handed out (its metadata, and holes below that block, count)";
 
+/// The peers' colours in the plots; the book's come from [`Book::colour`].
+pub mod colour {
+    /// glibc.
+    pub const SYSTEM: u32 = 0x999933;
+    /// mimalloc.
+    pub const MIMALLOC: u32 = 0x882255;
+    /// linked_list_allocator.
+    pub const LLA: u32 = 0xE69F00;
+    /// talc.
+    pub const TALC: u32 = 0xBBBBBB;
+    /// bumpalo.
+    pub const BUMPALO: u32 = 0x000000;
+}
+
+/// One of the book's allocators: its name, description and colour come from
+/// the crate's one list, [`Book`].
 const fn book(
-    name: &'static str,
-    about: &'static str,
+    which: Book,
     footprint: &'static str,
-    run: fn(&Job<'_>, &OwnedHeap) -> Outcome,
+    run: fn(&Job<'_>, &TraceHeap) -> Outcome,
 ) -> Entry {
     Entry {
-        name,
+        name: which.name(),
         kind: Kind::Book,
-        about,
+        about: which.about(),
         footprint,
+        colour: which.colour(),
         run,
     }
 }
@@ -68,56 +88,55 @@ const fn peer(
     name: &'static str,
     about: &'static str,
     footprint: &'static str,
-    run: fn(&Job<'_>, &OwnedHeap) -> Outcome,
+    colour: u32,
+    run: fn(&Job<'_>, &TraceHeap) -> Outcome,
 ) -> Entry {
     Entry {
         name,
         kind: Kind::Peer,
         about,
         footprint,
+        colour,
         run,
     }
 }
 
 /// Every allocator, book first, in the order tables list them.
 pub static ALLOCATORS: &[Entry] = &[
-    book("bump", "the book's bump allocator (downward) over the heap", "its own `footprint()`: the most memory it ever used, from the heap's end down to its lowest bump pointer", |job, heap| {
+    book(Book::Bump, "its own `footprint()`: the most memory it ever used, from the heap's end down to its lowest bump pointer", |job, heap| {
         job.measure(heap, |r| Some(BumpAllocator::new(r)))
     }),
-    book(
-        "growing-bump",
-        "the book's bump allocator that maps chunks of its own, limited to the heap size",
-        "its own `footprint()`: the most memory in use at once, older chunks whole (with their headers) and the used part of the newest",
+    book(Book::GrowingBump, "its own `footprint()`: the most memory in use at once, older chunks whole (with their headers) and the used part of the newest",
         |job, heap| job.measure(heap, |_| Some(GrowingBump::with_limits(64 * 1024, heap.len()))),
     ),
-    book("implicit", "the book's implicit free list, first fit, boundary tags, in a break moving through the heap", OWN, |job, heap| {
+    book(Book::Implicit, OWN, |job, heap| {
         job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::FirstFit)))
     }),
-    book("implicit-next", "the book's implicit free list, next fit", OWN, |job, heap| {
+    book(Book::ImplicitNext, OWN, |job, heap| {
         job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::NextFit)))
     }),
-    book("implicit-best", "the book's implicit free list, best fit", OWN, |job, heap| {
+    book(Book::ImplicitBest, OWN, |job, heap| {
         job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::BestFit)))
     }),
-    book("explicit", "the book's explicit free list, LIFO insertion", OWN, |job, heap| {
+    book(Book::Explicit, OWN, |job, heap| {
         job.measure(heap, |r| Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::Lifo)))
     }),
-    book("explicit-addr", "the book's explicit free list, address-ordered insertion", OWN, |job, heap| {
+    book(Book::ExplicitAddr, OWN, |job, heap| {
         job.measure(heap, |r| Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::AddressOrdered)))
     }),
-    book("segregated", "the book's segregated free lists (size classes with a bitmap)", OWN, |job, heap| {
+    book(Book::Segregated, OWN, |job, heap| {
         job.measure(heap, |r| Some(SegregatedFreeList::new(RegionBreak::new(r))))
     }),
     peer(
         "system",
         "glibc malloc/realloc/free (what std::alloc::System calls)",
-        "measured in a fresh child process: the peak of `mallinfo2()`'s `arena + hblkhd`, sampled after every allocation and reallocation, minus its value at the start",
+        "measured in a fresh child process: the peak of `mallinfo2()`'s `arena + hblkhd`, sampled after every allocation and reallocation, minus its value at the start", colour::SYSTEM,
         crate::system_footprint::run_system,
     ),
     peer(
         "mimalloc",
         "mimalloc (crate mimalloc 0.1, Microsoft's allocator) through its GlobalAlloc",
-        "not measured: its heap, and its statistics, belong to the whole process; the real-program table compares its peak resident memory instead",
+        "not measured: its heap, and its statistics, belong to the whole process; the real-program table compares its peak resident memory instead", colour::MIMALLOC,
         |job, heap| {
             let outcome = job.measure(heap, |_| Some(crate::peers::MiMallocPeer::new()));
             let Outcome::Measured(mut m) = outcome else {
@@ -128,16 +147,16 @@ pub static ALLOCATORS: &[Entry] = &[
             Outcome::Measured(m)
         },
     ),
-    peer("linked_list_allocator", "linked_list_allocator 0.10 Heap (first fit, address-ordered free list)", HIGHEST, |job, heap| {
+    peer("linked_list_allocator", "linked_list_allocator 0.10 Heap (first fit, address-ordered free list)", HIGHEST, colour::LLA, |job, heap| {
         job.measure(heap, |r| Some(LinkedListPeer::new(r)))
     }),
-    peer("talc", "talc 5 (segregated free lists, boundary tags) claimed over the heap", HIGHEST, |job, heap| {
+    peer("talc", "talc 5 (segregated free lists, boundary tags) claimed over the heap", HIGHEST, colour::TALC, |job, heap| {
         job.measure(heap, TalcPeer::new)
     }),
     peer(
         "bumpalo",
         "bumpalo 3 Bump, one chunk of the heap size from the global allocator",
-        "the address span of the blocks it handed out: one chunk, bumping down, from the chunk's top to the lowest block",
+        "the address span of the blocks it handed out: one chunk, bumping down, from the chunk's top to the lowest block", colour::BUMPALO,
         |job, heap| {
             let spare = Cell::new(None);
             let out = job.measure(heap, |_| Some(BumpaloPeer::new(heap.len(), &spare)));
@@ -168,4 +187,14 @@ pub fn parse_list(list: &str) -> Result<Vec<&'static Entry>, String> {
         return Err("no allocator named".to_string());
     }
     Ok(out)
+}
+
+/// The names of the book's allocators in [`ALLOCATORS`], in order: the
+/// replay tool's list, which a test compares with [`Book::ALL`].
+pub fn book_names() -> Vec<&'static str> {
+    ALLOCATORS
+        .iter()
+        .filter(|e| e.kind == Kind::Book)
+        .map(|e| e.name)
+        .collect()
 }

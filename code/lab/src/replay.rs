@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use crate::region::OwnedHeap;
+use crate::region::TraceHeap;
 
 /// How to replay.
 #[derive(Debug, Clone)]
@@ -162,7 +162,7 @@ impl<'t> Job<'t> {
     /// [`heap_size`](Self::heap_size) bytes: one for the warm-up pass and
     /// one for each timed repetition. The footprint is the allocator's
     /// [`footprint`](RawAllocator::footprint) after the warm-up.
-    pub fn measure<'h, A, F>(&self, heap: &'h OwnedHeap, mut make: F) -> Outcome
+    pub fn measure<'h, A, F>(&self, heap: &'h TraceHeap, mut make: F) -> Outcome
     where
         A: RawAllocator,
         F: FnMut(Buffer<'h>) -> Option<A>,
@@ -405,7 +405,7 @@ impl Job<'_> {
     /// builds, alternating, `reps` times each, with a fresh allocator for
     /// every pass, and returns both medians. An error if the trace does not
     /// compile or an allocation fails.
-    pub fn overhead<'h, A, F>(&self, heap: &'h OwnedHeap, mut make: F) -> Result<Overhead, String>
+    pub fn overhead<'h, A, F>(&self, heap: &'h TraceHeap, mut make: F) -> Result<Overhead, String>
     where
         A: RawAllocator,
         F: FnMut(Buffer<'h>) -> Option<A>,
@@ -664,7 +664,7 @@ mod tests {
             path: None,
             allocator: "bump",
         };
-        let heap = OwnedHeap::new(job.heap_size()).unwrap();
+        let heap = TraceHeap::new(job.heap_size()).unwrap();
         let Outcome::Measured(m) = job.measure(&heap, |r| Some(BumpAllocator::new(r))) else {
             panic!("bump failed")
         };
@@ -688,7 +688,7 @@ mod tests {
             path: None,
             allocator: "bump",
         };
-        let heap = OwnedHeap::new(job.heap_size()).unwrap();
+        let heap = TraceHeap::new(job.heap_size()).unwrap();
         let o = job
             .overhead(&heap, |r| Some(BumpAllocator::new(r)))
             .unwrap();
@@ -711,7 +711,7 @@ mod tests {
             path: None,
             allocator: "bump",
         };
-        let heap = OwnedHeap::new(4096).unwrap();
+        let heap = TraceHeap::new(4096).unwrap();
         // One page might be larger than 4096 bytes on this machine: build a
         // bump over exactly the first 4096 bytes through a sub-buffer.
         let out = job.measure(&heap, |r| {
@@ -766,7 +766,7 @@ mod tests {
             path: None,
             allocator: "liar",
         };
-        let heap = OwnedHeap::new(4096).unwrap();
+        let heap = TraceHeap::new(4096).unwrap();
         let out = job.measure(&heap, |_| Some(Liar(vec![0; 64])));
         let Outcome::Violation { line, message } = out else {
             panic!("{out:?}")

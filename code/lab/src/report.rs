@@ -3,7 +3,7 @@
 //! book.
 
 use crate::machine::Machine;
-use crate::region::OwnedHeap;
+use crate::region::TraceHeap;
 use crate::registry::Entry;
 use crate::replay::{Job, Options, Outcome};
 use crate::trace::Trace;
@@ -116,7 +116,7 @@ pub fn run_all(
                 allocator: entry.name,
             };
             // A fresh heap of the same size for every allocator.
-            let outcome = match OwnedHeap::new(job.heap_size()) {
+            let outcome = match TraceHeap::new(job.heap_size()) {
                 Ok(heap) => (entry.run)(&job, &heap),
                 Err(e) => {
                     Outcome::Unavailable(format!("cannot map a {} byte heap: {e}", job.heap_size()))

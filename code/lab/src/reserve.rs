@@ -7,105 +7,51 @@
 //! `freelist_global` example), but a static array is limited to what the
 //! linker can place (a few GiB at most on x86-64), and a real workload may
 //! need more. [`OnFirstUse`] defers building the allocator to its first
-//! allocation, and [`Reservation`] gives it a region of any size: a
-//! `MAP_NORESERVE` mapping whose untouched pages cost nothing.
+//! allocation, and [`reserve`] gives it a region of any size: a
+//! `MAP_NORESERVE` [`Mapping`] whose untouched pages cost nothing.
 //!
 //! Neither allocates through the global allocator, so both may sit under
 //! it.
 
+use allocators::os::Mapping;
 use allocators::raw_allocator::{AllocError, HeapError, RawAllocator};
-use allocators::region::Region;
 use std::alloc::Layout;
 use std::ops::Range;
 use std::ptr::NonNull;
 
-/// A private anonymous mapping with no swap reserved for it
-/// (`MAP_NORESERVE`): the kernel hands out a page only when it is first
-/// touched, so reserving a few GiB for a heap costs nothing until the heap
-/// grows into them.
+/// Reserves at least `len` bytes for a heap: an [`Mapping::reserve`]
+/// (`MAP_NORESERVE`), whose untouched pages cost nothing.
+///
+/// Fails with [`AllocError::SizeOverflow`] for a length of zero or one that
+/// overflows when rounded, and with [`AllocError::OutOfMemory`] if the kernel
+/// refuses. Never allocates, so it can run inside a global allocator.
 ///
 /// ```
 /// use allocators::region::Region;
-/// use lab::reserve::Reservation;
-/// let heap = Reservation::new(1 << 30).unwrap(); // 1 GiB of addresses
+/// let heap = lab::reserve::reserve(1 << 30).unwrap(); // 1 GiB of addresses
 /// assert_eq!(heap.len(), 1 << 30);
 /// ```
-#[derive(Debug)]
-pub struct Reservation {
-    start: NonNull<u8>,
-    len: usize,
+pub fn reserve(len: usize) -> Result<Mapping, AllocError> {
+    Mapping::reserve(len).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidInput => AllocError::SizeOverflow,
+        _ => AllocError::OutOfMemory,
+    })
 }
-
-impl Reservation {
-    /// Reserves at least `len` bytes (rounded up to whole pages).
-    ///
-    /// Fails with [`AllocError::SizeOverflow`] for a length of zero or one
-    /// that overflows when rounded, and with [`AllocError::OutOfMemory`] if
-    /// the kernel refuses. Never allocates (an `io::Error` with a message
-    /// would), so it can run inside a global allocator.
-    pub fn new(len: usize) -> Result<Reservation, AllocError> {
-        let len = match allocators::os::round_to_pages(len) {
-            Some(0) | None => return Err(AllocError::SizeOverflow),
-            Some(len) => len,
-        };
-        // SAFETY: a null hint lets the kernel choose the address, and an
-        // anonymous mapping (fd -1, offset 0) touches no existing memory.
-        let start = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if start == libc::MAP_FAILED {
-            return Err(AllocError::OutOfMemory);
-        }
-        let start = NonNull::new(start.cast::<u8>()).ok_or(AllocError::OutOfMemory)?;
-        Ok(Reservation { start, len })
-    }
-}
-
-impl Drop for Reservation {
-    fn drop(&mut self) {
-        // SAFETY: the range is the mapping `new` made, unmapped only here;
-        // whoever borrowed it (an allocator owning this value) is gone.
-        // A failure would leave the pages mapped, which is only a leak.
-        unsafe { libc::munmap(self.start.as_ptr().cast(), self.len) };
-    }
-}
-
-// SAFETY: the mapping is made once in `new` and unmapped only in `drop`;
-// `start()` only copies the pointer, and nothing else knows the address.
-unsafe impl Region for Reservation {
-    #[inline]
-    fn start(&self) -> NonNull<u8> {
-        self.start
-    }
-    #[inline]
-    fn len(&self) -> usize {
-        self.len
-    }
-}
-
-// SAFETY: a Reservation owns its pages like a Box<[u8]>.
-unsafe impl Send for Reservation {}
 
 /// An allocator built by `make` on its first allocation.
 ///
 /// `const fn new` makes it usable in a `static` even when the allocator's
 /// own constructor is not `const` (a [`BumpAllocator`] reads its region's
-/// end) or needs a system call (mapping a [`Reservation`]).
+/// end) or needs a system call ([`reserve`]).
 ///
 /// ```
 /// use allocators::bump::BumpAllocator;
 /// use allocators::global::Locked;
-/// use lab::reserve::{OnFirstUse, Reservation};
+/// use allocators::os::Mapping;
+/// use lab::reserve::{reserve, OnFirstUse};
 ///
-/// static HEAP: Locked<OnFirstUse<BumpAllocator<Reservation>>> =
-///     Locked::new(OnFirstUse::new(|| Ok(BumpAllocator::new(Reservation::new(1 << 30)?))));
+/// static HEAP: Locked<OnFirstUse<BumpAllocator<Mapping>>> =
+///     Locked::new(OnFirstUse::new(|| Ok(BumpAllocator::new(reserve(1 << 30)?))));
 /// use std::alloc::{GlobalAlloc, Layout};
 ///
 /// let layout = Layout::new::<u64>();
@@ -203,9 +149,9 @@ mod tests {
 
     #[test]
     fn built_on_first_use_over_a_reservation() {
-        let mut heap: OnFirstUse<SegregatedFreeList<RegionBreak<Reservation>>> =
+        let mut heap: OnFirstUse<SegregatedFreeList<RegionBreak<Mapping>>> =
             OnFirstUse::new(|| {
-                Ok(SegregatedFreeList::new(RegionBreak::new(Reservation::new(
+                Ok(SegregatedFreeList::new(RegionBreak::new(reserve(
                     64 << 30,
                 )?)))
             });
@@ -225,16 +171,13 @@ mod tests {
 
     #[test]
     fn a_failed_build_is_an_error() {
-        let mut heap: OnFirstUse<SegregatedFreeList<RegionBreak<Reservation>>> =
+        let mut heap: OnFirstUse<SegregatedFreeList<RegionBreak<Mapping>>> =
             OnFirstUse::new(|| Err(AllocError::OutOfMemory));
         assert_eq!(
             heap.allocate(Layout::new::<u64>()),
             Err(AllocError::OutOfMemory)
         );
-        assert_eq!(Reservation::new(0).err(), Some(AllocError::SizeOverflow));
-        assert_eq!(
-            Reservation::new(usize::MAX).err(),
-            Some(AllocError::SizeOverflow)
-        );
+        assert_eq!(reserve(0).err(), Some(AllocError::SizeOverflow));
+        assert_eq!(reserve(usize::MAX).err(), Some(AllocError::SizeOverflow));
     }
 }

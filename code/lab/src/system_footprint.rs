@@ -33,7 +33,7 @@
 //! it exactly as to the timed runs.
 
 use crate::peers::SystemMalloc;
-use crate::region::OwnedHeap;
+use crate::region::TraceHeap;
 use crate::replay::{Job, Outcome};
 use crate::trace::{Op, Trace};
 use allocators::os::Mapping;
@@ -66,7 +66,7 @@ pub fn glibc_used_bytes() -> usize {
 
 /// Measures `system`: times it in this process like every other allocator,
 /// then measures its footprint in a child process.
-pub fn run_system(job: &Job<'_>, heap: &OwnedHeap) -> Outcome {
+pub fn run_system(job: &Job<'_>, heap: &TraceHeap) -> Outcome {
     let outcome = job.measure(heap, |_| Some(SystemMalloc::new()));
     let Outcome::Measured(mut m) = outcome else {
         return outcome;

@@ -18,39 +18,32 @@
 //! Each returns a [`Digest`] of its output: the same input must give the
 //! same bytes under every allocator, so the digests must match.
 
+use crate::generate::SplitMix64;
 use pulldown_cmark::{html, Options, Parser};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-/// A deterministic generator (xorshift64*): the same seed gives the same
-/// document on every machine and under every allocator.
+/// Made-up words from the lab's one generator ([`SplitMix64`]): the same
+/// seed gives the same document on every machine and under every allocator.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
-    /// A generator seeded with `seed` (zero is replaced: xorshift would stay
-    /// at zero).
+    /// A generator seeded with `seed`.
     pub fn new(seed: u64) -> Rng {
-        Rng(if seed == 0 {
-            0x9e37_79b9_7f4a_7c15
-        } else {
-            seed
-        })
+        Rng(SplitMix64::new(seed))
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        self.0.next_u64()
     }
 
     /// A number in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
+        self.0.below(n)
     }
 
     /// A made-up word of one to four syllables.

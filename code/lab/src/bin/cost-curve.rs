@@ -19,6 +19,7 @@
 //!
 //! `cargo run --release -p lab --bin cost-curve`
 
+use allocators::catalog::Book;
 use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
@@ -27,7 +28,9 @@ use allocators::region::Buffer;
 use allocators::segregated::SegregatedFreeList;
 use lab::machine::Machine;
 use lab::peers::{LinkedListPeer, SystemMalloc, TalcPeer};
-use lab::region::OwnedHeap;
+use lab::plots::rgb;
+use lab::region::TraceHeap;
+use lab::registry::colour;
 use plotters::prelude::*;
 use std::alloc::Layout;
 use std::hint::black_box;
@@ -59,7 +62,7 @@ const HEAP: usize = 16 << 20;
 struct Curve {
     name: &'static str,
     color: RGBColor,
-    run: fn(&OwnedHeap, usize) -> Result<f64, AllocError>,
+    run: fn(&TraceHeap, usize) -> Result<f64, AllocError>,
 }
 
 /// Builds the state for `n` in a fresh allocator and returns the seconds the
@@ -112,7 +115,7 @@ fn run_once<A: RawAllocator>(heap: &mut A, n: usize) -> Result<f64, AllocError> 
 
 /// A region allocator over `heap`.
 fn region<'h, A: RawAllocator>(
-    heap: &'h OwnedHeap,
+    heap: &'h TraceHeap,
     n: usize,
     make: impl FnOnce(Buffer<'h>) -> Option<A>,
 ) -> Result<f64, AllocError> {
@@ -122,15 +125,10 @@ fn region<'h, A: RawAllocator>(
     run_once(&mut allocator, n)
 }
 
-/// Lab palette colours, by registry index (see `lab::plots`).
-const fn rgb(hex: u32) -> RGBColor {
-    RGBColor((hex >> 16) as u8, (hex >> 8) as u8, hex as u8)
-}
-
 const CURVES: &[Curve] = &[
     Curve {
         name: "implicit (first fit)",
-        color: rgb(0x228833),
+        color: rgb(Book::Implicit.colour()),
         run: |h, n| {
             region(h, n, |r| {
                 Some(ImplicitFreeList::new(
@@ -142,7 +140,7 @@ const CURVES: &[Curve] = &[
     },
     Curve {
         name: "implicit-next",
-        color: rgb(0xCCBB44),
+        color: rgb(Book::ImplicitNext.colour()),
         run: |h, n| {
             region(h, n, |r| {
                 Some(ImplicitFreeList::new(
@@ -154,7 +152,7 @@ const CURVES: &[Curve] = &[
     },
     Curve {
         name: "explicit (LIFO)",
-        color: rgb(0xAA3377),
+        color: rgb(Book::Explicit.colour()),
         run: |h, n| {
             region(h, n, |r| {
                 Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::Lifo))
@@ -163,7 +161,7 @@ const CURVES: &[Curve] = &[
     },
     Curve {
         name: "explicit-addr",
-        color: rgb(0x332288),
+        color: rgb(Book::ExplicitAddr.colour()),
         run: |h, n| {
             region(h, n, |r| {
                 Some(ExplicitFreeList::new(
@@ -175,30 +173,25 @@ const CURVES: &[Curve] = &[
     },
     Curve {
         name: "segregated",
-        color: rgb(0x44AA99),
+        color: rgb(Book::Segregated.colour()),
         run: |h, n| region(h, n, |r| Some(SegregatedFreeList::new(RegionBreak::new(r)))),
     },
     Curve {
         name: "system (glibc)",
-        color: rgb(0x999933),
+        color: rgb(colour::SYSTEM),
         run: |_, n| run_once(&mut SystemMalloc::new(), n),
     },
     Curve {
         name: "linked_list_allocator",
-        color: rgb(0x882255),
+        color: rgb(colour::LLA),
         run: |h, n| region(h, n, |r| Some(LinkedListPeer::new(r))),
     },
     Curve {
         name: "talc",
-        color: rgb(0xE69F00),
+        color: rgb(colour::TALC),
         run: |h, n| region(h, n, TalcPeer::new),
     },
 ];
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
-}
 
 fn main() -> ExitCode {
     match run() {
@@ -216,7 +209,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .and_then(|r| r.parse().ok())
         .filter(|&r: &usize| r >= 1)
         .unwrap_or(31);
-    let heap = OwnedHeap::new(HEAP)?;
+    let heap = TraceHeap::new(HEAP)?;
     // nanoseconds per allocation: one row per curve, one column per `n`.
     let mut table: Vec<Vec<f64>> = Vec::new();
     for curve in CURVES {
@@ -228,7 +221,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             for _ in 0..reps {
                 times.push((curve.run)(&heap, n).map_err(|e| format!("{}: {e}", curve.name))?);
             }
-            let ns = median(times) * 1e9;
+            let ns = lab::replay::median(&times).unwrap_or(f64::NAN) * 1e9;
             eprintln!("{:<24} n = {n:>6}: {ns:>10.1} ns", curve.name);
             row.push(ns);
         }

@@ -27,7 +27,7 @@
 use allocators::bump::BumpAllocator;
 use lab::machine::Machine;
 use lab::plots::{BarChart, Series};
-use lab::region::OwnedHeap;
+use lab::region::TraceHeap;
 use lab::registry::ALLOCATORS;
 use lab::replay::Options;
 use lab::replay::{Job, Overhead};
@@ -190,7 +190,7 @@ fn overhead_table(
             path: Some(&input.path),
             allocator: "bump",
         };
-        let heap = OwnedHeap::new(job.heap_size())?;
+        let heap = TraceHeap::new(job.heap_size())?;
         match job.overhead(&heap, |r| Some(BumpAllocator::new(r))) {
             Ok(o) => results.push((input.short_name(), o)),
             // A trace the bump allocator runs out of memory on has no
@@ -353,11 +353,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let series = |value: &dyn Fn(&[Row], &Row) -> Option<f64>, skip_system: bool| -> Vec<Series> {
         entries
             .iter()
-            .enumerate()
-            .filter(|(_, e)| !(skip_system && e.name == "system"))
-            .map(|(color, e)| Series {
+            .filter(|e| !(skip_system && e.name == "system"))
+            .map(|e| Series {
                 name: e.name.to_string(),
-                color,
+                color: e.colour,
                 values: plotted
                     .iter()
                     .map(|i| {

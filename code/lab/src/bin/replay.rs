@@ -232,7 +232,7 @@ fn overhead(inputs: &[Input], args: &Args) -> ExitCode {
     use allocators::explicit::{ExplicitFreeList, Insertion};
     use allocators::heap::RegionBreak;
     use allocators::segregated::SegregatedFreeList;
-    use lab::region::OwnedHeap;
+    use lab::region::TraceHeap;
     use lab::replay::Job;
     println!(
         "{:<20} {:<12} {:>12} {:>12} {:>8}",
@@ -246,7 +246,7 @@ fn overhead(inputs: &[Input], args: &Args) -> ExitCode {
                 path: Some(&input.path),
                 allocator: entry.name,
             };
-            let Ok(heap) = OwnedHeap::new(job.heap_size()) else {
+            let Ok(heap) = TraceHeap::new(job.heap_size()) else {
                 eprintln!("replay: cannot map a heap");
                 return ExitCode::FAILURE;
             };

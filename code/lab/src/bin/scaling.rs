@@ -31,7 +31,7 @@ use allocators::region::Buffer;
 use allocators::segregated::SegregatedFreeList;
 use lab::machine::Machine;
 use lab::peers::SystemMalloc;
-use lab::region::OwnedHeap;
+use lab::region::TraceHeap;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -51,18 +51,6 @@ const THREADS: [usize; 3] = [1, 2, 4];
 /// blocks need.
 const HEAP: usize = 256 << 20;
 
-/// A small deterministic generator (xorshift64*), one per thread.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as usize % n
-    }
-}
-
 /// Touches a block's first and last byte.
 ///
 /// # Safety
@@ -79,12 +67,12 @@ unsafe fn touch(ptr: *mut u8, size: usize) {
 /// One thread's program. Returns the number of failed calls (always 0 for
 /// a heap with room to spare).
 fn program(heap: &(impl GlobalAlloc + ?Sized), seed: u64) -> usize {
-    let mut rng = Rng(0x9e37_79b9 ^ seed.wrapping_mul(0x1_0000_0001));
+    let mut rng = lab::generate::SplitMix64::new(seed);
     let mut slots: Vec<(*mut u8, usize)> = vec![(std::ptr::null_mut(), 0); SLOTS];
     let mut failures = 0;
     for _ in 0..STEPS {
-        let slot = &mut slots[rng.below(SLOTS)];
-        let size = 8 + rng.below(505);
+        let slot = &mut slots[rng.below(SLOTS as u64) as usize];
+        let size = 8 + (rng.below(505) as usize);
         if slot.0.is_null() {
             let layout = Layout::from_size_align(size, 8).unwrap_or(Layout::new::<u64>());
             // SAFETY: the size is at least 8.
@@ -96,7 +84,7 @@ fn program(heap: &(impl GlobalAlloc + ?Sized), seed: u64) -> usize {
             // SAFETY: a fresh block of `size` bytes.
             unsafe { touch(ptr, size) };
             *slot = (ptr, size);
-        } else if rng.below(4) == 0 {
+        } else if (rng.below(4) as usize) == 0 {
             let old = Layout::from_size_align(slot.1, 8).unwrap_or(Layout::new::<u64>());
             // SAFETY: a live block of this heap with its layout; size > 0.
             let ptr = unsafe { heap.realloc(slot.0, old, size) };
@@ -134,14 +122,14 @@ fn run(heap: &(impl GlobalAlloc + Sync), threads: usize) -> Result<f64, String> 
 /// an allocation would have touched. Nothing is shared, so it scales as far
 /// as the machine lets any program scale at that moment.
 fn control(seed: u64) -> usize {
-    let mut rng = Rng(0x9e37_79b9 ^ seed.wrapping_mul(0x1_0000_0001));
+    let mut rng = lab::generate::SplitMix64::new(seed);
     let mut memory = vec![0u8; SLOTS * 512];
     let mut sizes = [0usize; SLOTS];
     for _ in 0..STEPS {
-        let slot = rng.below(SLOTS);
-        let size = 8 + rng.below(505);
+        let slot = rng.below(SLOTS as u64) as usize;
+        let size = 8 + (rng.below(505) as usize);
         let block = &mut memory[slot * 512..slot * 512 + 512];
-        if sizes[slot] == 0 || rng.below(4) == 0 {
+        if sizes[slot] == 0 || (rng.below(4) as usize) == 0 {
             block[0] = size as u8;
             block[size - 1] = size as u8;
             sizes[slot] = size;
@@ -189,7 +177,7 @@ struct Contender {
     run: Box<dyn Fn(usize) -> Result<f64, String>>,
 }
 
-fn contenders(heap: &'static OwnedHeap) -> Vec<Contender> {
+fn contenders(heap: &'static TraceHeap) -> Vec<Contender> {
     vec![
         Contender {
             name: "`Locked<SegregatedFreeList>` (book)",
@@ -218,16 +206,6 @@ fn contenders(heap: &'static OwnedHeap) -> Vec<Contender> {
             run: Box::new(|threads| run_with(threads, control)),
         },
     ]
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 fn parse_args() -> Result<(usize, Option<PathBuf>), String> {
@@ -275,8 +253,8 @@ fn scaling() -> Result<(), String> {
     if machine.profile != "release" {
         eprintln!("note: a debug build; measure with `{COMMAND}`");
     }
-    let heap: &'static OwnedHeap = Box::leak(Box::new(
-        OwnedHeap::new(HEAP).map_err(|e| format!("mapping a {HEAP}-byte heap: {e}"))?,
+    let heap: &'static TraceHeap = Box::leak(Box::new(
+        TraceHeap::new(HEAP).map_err(|e| format!("mapping a {HEAP}-byte heap: {e}"))?,
     ));
     let contenders = contenders(heap);
     for contender in &contenders {
@@ -306,7 +284,7 @@ fn scaling() -> Result<(), String> {
                 (lo.min(r), hi.max(r))
             });
             spread = spread.max(max / min);
-            let rate = median(cell);
+            let rate = lab::replay::median(&cell).unwrap_or(f64::NAN);
             eprintln!(
                 "{:40} {threads} threads: {rate:7.2} M steps/s (runs {min:.1} to {max:.1})",
                 contender.name

@@ -43,13 +43,15 @@ use allocators::global::Locked;
 use allocators::growing_bump::GrowingBump;
 use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
+use allocators::os::Mapping;
 use allocators::raw_allocator::{HeapError, RawAllocator};
 use allocators::region::{Buffer, Region};
 use allocators::segregated::SegregatedFreeList;
 use allocators::stats::Stats;
 use lab::machine::Machine;
 use lab::peers::TalcPeer;
-use lab::reserve::{OnFirstUse, Reservation};
+use lab::replay::median;
+use lab::reserve::{reserve, OnFirstUse};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CStr;
 use std::io::Read;
@@ -83,38 +85,36 @@ const SEED: u64 = 2024;
 // ---------------------------------------------------------------------------
 // The allocators, one static each; only the chosen one is ever touched.
 
-type FreeListHeap = RegionBreak<Reservation>;
+type FreeListHeap = RegionBreak<Mapping>;
 
-static BUMP: Locked<OnFirstUse<BumpAllocator<Reservation>>> = Locked::new(OnFirstUse::new(|| {
-    Ok(BumpAllocator::new(Reservation::new(RESERVE)?))
+static BUMP: Locked<OnFirstUse<BumpAllocator<Mapping>>> = Locked::new(OnFirstUse::new(|| {
+    Ok(BumpAllocator::new(reserve(RESERVE)?))
 }));
 static GROWING_BUMP: Locked<GrowingBump> = Locked::new(GrowingBump::new());
 static IMPLICIT: Locked<OnFirstUse<ImplicitFreeList<FreeListHeap>>> =
     Locked::new(OnFirstUse::new(|| {
         Ok(ImplicitFreeList::new(
-            RegionBreak::new(Reservation::new(RESERVE)?),
+            RegionBreak::new(reserve(RESERVE)?),
             Placement::FirstFit,
         ))
     }));
 static IMPLICIT_NEXT: Locked<OnFirstUse<ImplicitFreeList<FreeListHeap>>> =
     Locked::new(OnFirstUse::new(|| {
         Ok(ImplicitFreeList::new(
-            RegionBreak::new(Reservation::new(RESERVE)?),
+            RegionBreak::new(reserve(RESERVE)?),
             Placement::NextFit,
         ))
     }));
 static EXPLICIT: Locked<OnFirstUse<ExplicitFreeList<FreeListHeap>>> =
     Locked::new(OnFirstUse::new(|| {
         Ok(ExplicitFreeList::new(
-            RegionBreak::new(Reservation::new(RESERVE)?),
+            RegionBreak::new(reserve(RESERVE)?),
             Insertion::Lifo,
         ))
     }));
 static SEGREGATED: Locked<OnFirstUse<SegregatedFreeList<FreeListHeap>>> =
     Locked::new(OnFirstUse::new(|| {
-        Ok(SegregatedFreeList::new(RegionBreak::new(Reservation::new(
-            RESERVE,
-        )?)))
+        Ok(SegregatedFreeList::new(RegionBreak::new(reserve(RESERVE)?)))
     }));
 
 /// talc over a reservation of its own, claimed whole on first use, behind
@@ -123,7 +123,7 @@ static SEGREGATED: Locked<OnFirstUse<SegregatedFreeList<FreeListHeap>>> =
 /// (the allocator lives as long as the process), so the `Buffer` lent to
 /// talc is `'static`.
 static TALC: Locked<OnFirstUse<TalcPeer<'static>>> = Locked::new(OnFirstUse::new(|| {
-    let heap = Reservation::new(RESERVE)?;
+    let heap = reserve(RESERVE)?;
     let (start, len) = (heap.start(), heap.len());
     std::mem::forget(heap);
     // SAFETY: the mapping is valid for reads and writes of `len` bytes, and
@@ -550,16 +550,6 @@ fn run_child(name: &str, program: &str, size_mb: f64) -> Result<Run, String> {
     })
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
 /// The driver's own peak RSS (`VmHWM`). A child started by `posix_spawn`
 /// shares the driver's memory until it execs, and Linux carries that
 /// memory's high-water mark into the child's `ru_maxrss`: a floor under
@@ -615,9 +605,9 @@ fn program_label(program: &str) -> &'static str {
 /// Medians of one row: wall time, processing, peak RSS.
 fn medians(row: &Row) -> (f64, f64, f64) {
     (
-        median(row.walls.clone()),
-        median(row.processing.clone()),
-        median(row.rss.clone()),
+        median(&row.walls).unwrap_or(f64::NAN),
+        median(&row.processing).unwrap_or(f64::NAN),
+        median(&row.rss).unwrap_or(f64::NAN),
     )
 }
 

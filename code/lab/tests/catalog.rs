@@ -1,0 +1,27 @@
+//! The book's allocators are listed once, in `allocators::catalog::Book`:
+//! every tool's list must hold each of them.
+
+use allocators::catalog::Book;
+use lab::registry;
+
+fn book_names() -> Vec<&'static str> {
+    Book::ALL.iter().map(|b| b.name()).collect()
+}
+
+#[test]
+fn replay_lists_every_book_allocator_in_order() {
+    assert_eq!(registry::book_names(), book_names());
+    for b in Book::ALL {
+        let entry = registry::find(b.name()).expect("in the registry");
+        assert_eq!(entry.colour, b.colour(), "{}", b.name());
+        assert_eq!(entry.about, b.about(), "{}", b.name());
+    }
+}
+
+#[test]
+fn every_allocator_has_its_own_colour() {
+    let mut colours: Vec<u32> = registry::ALLOCATORS.iter().map(|e| e.colour).collect();
+    colours.sort_unstable();
+    colours.dedup();
+    assert_eq!(colours.len(), registry::ALLOCATORS.len());
+}
