@@ -107,12 +107,15 @@ mod solution {
     /// The least the heap grows by when no free block fits, unless the
     /// request is smaller: small steps keep the footprint close to the need.
     const GROW_MIN: usize = 64;
+    /// How many blocks of its own class a request looks at before it takes
+    /// a block from a larger class.
+    const SCAN: usize = 8;
 
     // ANCHOR: solution
     /// Segregated explicit free lists with a header and a footer on every
-    /// block, first fit within a class, immediate coalescing, and in-place
-    /// resizing. Alignments above 16 are refused (`UnsupportedAlignment`),
-    /// as the CS:APP lab allows.
+    /// block, good fit (a short scan of its class, then a larger class),
+    /// immediate coalescing, and in-place resizing. Alignments above 16 are
+    /// refused (`UnsupportedAlignment`), as the CS:APP lab allows.
     pub struct Mine<M> {
         memory: M,
         /// The first block's header address (0 until the heap starts).
@@ -127,6 +130,8 @@ mod solution {
         footprint: usize,
         /// The head of each class's list of free blocks (header addresses).
         heads: [usize; CLASSES],
+        /// Bit `c` is set when class `c`'s list is not empty.
+        nonempty: u32,
     }
     // ANCHOR_END: solution
 
@@ -153,6 +158,7 @@ mod solution {
                 base: std::ptr::null_mut(),
                 footprint: 0,
                 heads: [0; CLASSES],
+                nonempty: 0,
             }
         }
 
@@ -246,6 +252,7 @@ mod solution {
                 }
             }
             self.heads[c] = block;
+            self.nonempty |= 1 << c;
         }
 
         fn unlink(&mut self, block: usize) {
@@ -254,7 +261,11 @@ mod solution {
             unsafe {
                 let (next, prev) = (self.get(block + WORD), self.get(block + 2 * WORD));
                 if prev == 0 {
-                    self.heads[class(self.get(block) & !ALLOCATED)] = next;
+                    let c = class(self.get(block) & !ALLOCATED);
+                    self.heads[c] = next;
+                    if next == 0 {
+                        self.nonempty &= !(1 << c);
+                    }
                 } else {
                     self.put(prev + WORD, next);
                 }
@@ -264,21 +275,25 @@ mod solution {
             }
         }
 
-        /// First fit, from the request's class upward.
+        /// Good fit: a short first-fit scan of the request's own class, then
+        /// the head of the first non-empty larger class, whose blocks are all
+        /// large enough. A bitmap of non-empty classes skips the empty ones.
         fn find(&self, size: usize) -> Option<usize> {
-            for c in class(size)..CLASSES {
-                let mut block = self.heads[c];
-                while block != 0 {
-                    // SAFETY: blocks on the lists are free blocks in the heap.
-                    unsafe {
-                        if self.get(block) >= size {
-                            return Some(block);
-                        }
-                        block = self.get(block + WORD);
+            let c = class(size);
+            let mut block = self.heads[c];
+            let mut looked = 0;
+            while block != 0 && looked < SCAN {
+                // SAFETY: blocks on the lists are free blocks in the heap.
+                unsafe {
+                    if self.get(block) >= size {
+                        return Some(block);
                     }
+                    block = self.get(block + WORD);
                 }
+                looked += 1;
             }
-            None
+            let larger = self.nonempty & !((2u32 << c) - 1);
+            (larger != 0).then(|| self.heads[larger.trailing_zeros() as usize])
         }
 
         /// Marks `size` bytes of the free, unlisted `block` allocated, and
