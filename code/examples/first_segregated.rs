@@ -203,7 +203,8 @@ fn main() {
     }
     assert_eq!(heap.free_list(0), [p[2] - W, p[0] - W]); // the 48-byte blocks, LIFO
     assert_eq!(heap.free_list(1), [p[7] - W, p[5] - W]); // the 80-byte blocks
-                                                         // A 64-byte request skips class 0 without looking at its blocks.
+
+    // A 64-byte request skips class 0 without looking at its blocks.
     let got = heap.allocate(64);
     assert_eq!(got, Some(p[7]));
     println!("allocate(64) took {}", name(p[7]));

@@ -11,11 +11,13 @@ use allocators::segregated::{
 use std::alloc::Layout;
 
 fn main() -> Result<(), AllocError> {
-    // ANCHOR: classes
-    // 64 classes; the exact ones end at 256 bytes, and so do quick lists,
-    // which hold at most 32 blocks each.
-    assert_eq!((CLASSES, EXACT_LIMIT), (64, 256));
+    // Quick lists (see "How real allocators do it") take blocks below 256
+    // bytes, at most 32 of each size.
     assert_eq!((QUICK_LIMIT, QUICK_MAX), (256, 32));
+
+    // ANCHOR: classes
+    // 64 classes; the exact ones, one size each, end at 256 bytes.
+    assert_eq!((CLASSES, EXACT_LIMIT), (64, 256));
 
     // Small blocks: one class per 16 bytes, so a class holds one size.
     assert_eq!(

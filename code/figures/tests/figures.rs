@@ -174,12 +174,18 @@ struct Named {
     label: &'static str,
 }
 
-/// Draws a heap from its block walk: each allocated block as header, payload
-/// (the requested bytes) and padding (the rest of the block); each free
-/// block as header, its two links, free space and footer; the epilogue as a
-/// lone header.
+/// Draws an implicit list's heap from its block walk: each allocated block
+/// as header, payload (the requested bytes) and padding (the rest of the
+/// block); each free block as header, free space and footer; the epilogue
+/// as a lone header.
 fn heap_strip(caption: &str, blocks: &[BlockInfo], named: &[Named], freed: &[Named]) -> Strip {
-    heap_strip_tagged(caption, blocks, named, freed, true)
+    heap_strip_tagged(caption, blocks, named, freed, true, false)
+}
+
+/// As `heap_strip`, for an explicit or segregated list: a free block's first
+/// two payload words are its links, drawn as `next` and `prev`.
+fn list_strip(caption: &str, blocks: &[BlockInfo], named: &[Named], freed: &[Named]) -> Strip {
+    heap_strip_tagged(caption, blocks, named, freed, true, true)
 }
 
 /// As `heap_strip`; with `tag_text` false, headers and footers are told
@@ -191,6 +197,7 @@ fn heap_strip_tagged(
     named: &[Named],
     freed: &[Named],
     tag_text: bool,
+    links: bool,
 ) -> Strip {
     let (hdr, ftr) = if tag_text { ("hdr", "ftr") } else { ("", "") };
     let base = blocks.first().expect("a heap with blocks").addr;
@@ -224,13 +231,21 @@ fn heap_strip_tagged(
                 let mut names: Vec<&Named> = freed.iter().filter(inside).collect();
                 names.sort_by_key(|n| n.ptr);
                 let names: Vec<&str> = names.iter().map(|n| &n.label[..1]).collect();
+                strip = strip.segment(at, WORD, Part::Header, hdr);
+                let mut space = at + WORD;
+                if links {
+                    strip = strip.segment(space, WORD, Part::Free, "next").segment(
+                        space + WORD,
+                        WORD,
+                        Part::Free,
+                        "prev",
+                    );
+                    space += 2 * WORD;
+                }
                 strip = strip
-                    .segment(at, WORD, Part::Header, hdr)
-                    .segment(at + WORD, WORD, Part::Free, "next")
-                    .segment(at + 2 * WORD, WORD, Part::Free, "prev")
                     .segment(
-                        at + 3 * WORD,
-                        b.size - 4 * WORD,
+                        space,
+                        at + b.size - WORD - space,
                         Part::Free,
                         names.join("+"),
                     )
@@ -323,8 +338,8 @@ fn free_list_figures() {
              payload and 12 bytes of padding. Block c is 48 bytes: header, 36-byte payload and \
              4 bytes of padding. The epilogue is a lone 8-byte header at the end, labelled \
              epilogue. Bottom: after \
-             free(b), b's 80 bytes are a free block: header, next link, prev link, 48 unused \
-             bytes, and a footer that copies the header. An allocated block has no footer.",
+             free(b), b's 80 bytes are a free block: header, 64 bytes of free space, and a \
+             footer that copies the header. An allocated block has no footer.",
             &strips,
         ),
     );
@@ -339,11 +354,11 @@ fn free_list_figures() {
     check_figure(
         "freelist-split.svg",
         &render(
-            "Splitting a free block. Top: blocks a (32 bytes), a free block of 80 bytes, and c \
-             (48 bytes). Bottom: after d = alloc(24), first fit takes the free block and splits \
-             it: d gets the first 32 bytes (header and payload), and the remaining 48 bytes \
-             become a free block of their own: header, next link, prev link, 16 unused bytes \
-             and footer.",
+            "Splitting a free block in the crate's implicit list. Top: blocks a (32 bytes), a \
+             free block of 80 bytes, and c (48 bytes). Bottom: after d = alloc(24), first fit \
+             takes the free block and splits it: d gets the first 32 bytes (an 8-byte header and \
+             the 24-byte payload, no footer), and the remaining 48 bytes become a free block of \
+             their own: header, 32 bytes of free space and footer.",
             &strips,
         ),
     );
@@ -389,8 +404,9 @@ fn free_list_figures() {
     check_figure(
         "freelist-coalesce.svg",
         &render(
-            "Immediate coalescing, six states from top to bottom, in a heap of six 48-byte \
-             blocks a to f. free(b): both neighbours are allocated (case 1), so b becomes a \
+            "Immediate coalescing in the crate's implicit list, six states from top to \
+             bottom, in a heap of six 48-byte blocks a to f: allocated blocks have a header \
+             and no footer, free blocks a header and a footer. free(b): both neighbours are allocated (case 1), so b becomes a \
              free block on its own. free(c): the block before is free and the one after is \
              allocated (case 3), so b and c merge into one free block of 96 bytes. free(e): \
              case 1 again. free(d): both neighbours are free (case 4), and b, c, d and e merge \
@@ -425,7 +441,7 @@ fn free_list_figures() {
             Insertion::AddressOrdered => assert_eq!(order, ["b", "d", "f"]),
         }
         strips.push(with_list(
-            heap_strip(caption, &blocks, &live, &freed),
+            list_strip(caption, &blocks, &live, &freed),
             base,
             &list,
             "head",
@@ -479,7 +495,7 @@ fn free_list_figures() {
     assert!(large_list.len() == 2 && large_list[0] > large_list[1]);
     // The caption shows the bitmap, low bit (class 0) on the right.
     let caption = format!("classes 1 and 3 listed, bitmap ...{:04b}", heap.bitmap());
-    let strip = heap_strip_tagged(&caption, &blocks, &live, &freed, false);
+    let strip = heap_strip_tagged(&caption, &blocks, &live, &freed, false, true);
     let strip = with_list(strip, base, &small_list, "class 1");
     let strip = with_list(strip, base, &large_list, "class 3");
     check_figure(
@@ -520,7 +536,7 @@ fn list_surgery_figure() {
         let blocks: Vec<BlockInfo> = heap.blocks().collect();
         let list: Vec<usize> = heap.free_list().collect();
         strips.push(with_list(
-            heap_strip(caption, &blocks, live, freed),
+            list_strip(caption, &blocks, live, freed),
             base,
             &list,
             "head",

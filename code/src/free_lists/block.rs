@@ -93,10 +93,6 @@ impl Header {
     const PREV_ALLOCATED: usize = 0b10;
     /// The low bits that hold flags instead of size.
     const FLAGS: usize = ALIGN - 1;
-    /// The flag bits the format does not use, left to an allocator's own
-    /// marks.
-    pub(crate) const SPARE: usize = Self::FLAGS & !(Self::ALLOCATED | Self::PREV_ALLOCATED);
-
     /// The header of a free block of `size` bytes.
     #[inline]
     pub(crate) fn free(size: usize, prev_allocated: bool) -> Header {
@@ -157,6 +153,12 @@ impl Header {
     }
 }
 // ANCHOR_END: pack
+
+impl Header {
+    /// The flag bits the format does not use, left to an allocator's own
+    /// marks.
+    pub(crate) const SPARE: usize = Self::FLAGS & !(Self::ALLOCATED | Self::PREV_ALLOCATED);
+}
 
 impl Header {
     /// `true` if the flag `flag` (one of the [`SPARE`](Self::SPARE) bits)
