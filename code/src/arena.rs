@@ -138,17 +138,17 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
             next: self.drop_list.get(),
             drop_value: drop_entry::<T>,
         };
-        // SAFETY: as above, for a DropEntry<T>. The list keeps a pointer to
-        // the entry's header and the caller gets one to its value: disjoint
+        // SAFETY: the block is fresh, sized and aligned for a DropEntry<T>,
+        // and nobody else refers to it. The list keeps a pointer to the
+        // entry's header and the caller gets one to its value: disjoint
         // fields, and the list only uses its pointer after the caller's
-        // borrow has ended (in `reset` or `drop`).
+        // borrow has ended (in `reset` or `drop`, which need `&mut self`).
         unsafe {
             entry.write(DropEntry { header, value });
             self.drop_list.set(Some(entry.cast::<DropHeader>()));
             Ok(&mut (*entry.as_ptr()).value)
         }
     }
-    // ANCHOR_END: try_alloc
 
     /// Moves `value` into the arena without registering a destructor: the
     /// arena never touches it again, so it need not outlive `'a`.
@@ -164,6 +164,7 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
             &mut *slot.as_ptr()
         })
     }
+    // ANCHOR_END: try_alloc
 
     // ANCHOR: alloc_copy
     /// Moves a `Copy` value into the arena, like `try_alloc`
@@ -195,8 +196,9 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     ///
     /// # Panics
     ///
-    /// If the allocator is out of memory, like `Box::new` (which aborts).
-    /// Use [`try_alloc`](Self::try_alloc) to handle that case.
+    /// If the allocator is out of memory. (`Box::new` aborts instead, through
+    /// `handle_alloc_error`.) Use [`try_alloc`](Self::try_alloc) to handle
+    /// that case.
     #[allow(clippy::mut_from_ref)] // as in `try_alloc`
     pub fn alloc<T: 'a>(&self, value: T) -> &mut T {
         match self.try_alloc(value) {

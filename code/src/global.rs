@@ -68,12 +68,14 @@ struct Inner<A> {
 }
 
 // ANCHOR: locked
+// ANCHOR: locked_struct
 /// A `RawAllocator` behind a mutex, usable as `#[global_allocator]`.
 pub struct Locked<A> {
     inner: Mutex<Inner<A>>,
     /// The thread that holds the lock (see `this_thread`), or 0.
     owner: AtomicUsize,
 }
+// ANCHOR_END: locked_struct
 
 impl<A> Locked<A> {
     /// Wraps `allocator`. `const`, so it can initialise a `static`.
@@ -87,6 +89,7 @@ impl<A> Locked<A> {
         }
     }
 
+    // ANCHOR: lock
     /// Takes the lock, or aborts where waiting could only deadlock or the
     /// heap cannot be trusted.
     fn lock(&self) -> Held<'_, A> {
@@ -112,6 +115,7 @@ impl<A> Locked<A> {
             owner: &self.owner,
         }
     }
+    // ANCHOR_END: lock
 }
 // ANCHOR_END: locked
 
@@ -230,6 +234,7 @@ impl<A: RawAllocator> Locked<A> {
 }
 
 // ANCHOR: global_alloc
+// ANCHOR: global_alloc_short
 // SAFETY: every method forwards to a RawAllocator under the lock, so calls
 // from different threads never overlap. Blocks come from `allocate` or
 // `reallocate` with the caller's layout, which satisfy GlobalAlloc's size and
@@ -238,6 +243,8 @@ impl<A: RawAllocator> Locked<A> {
 // is what RawAllocator's `deallocate` and `reallocate` require. No method
 // unwinds: `no_unwind` and `lock` abort instead.
 unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
+    // ANCHOR_END: global_alloc_short
+    // ANCHOR: alloc_dealloc
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         no_unwind(|| {
             let mut inner = self.lock();
@@ -266,6 +273,7 @@ unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
             inner.stats.freed(layout.size());
         })
     }
+    // ANCHOR_END: alloc_dealloc
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's guarantees for `alloc` are the same.
@@ -301,7 +309,9 @@ unsafe impl<A: RawAllocator> GlobalAlloc for Locked<A> {
             }
         })
     }
+    // ANCHOR: impl_close
 }
+// ANCHOR_END: impl_close
 // ANCHOR_END: global_alloc
 
 #[cfg(test)]
