@@ -3,6 +3,11 @@
 // or the page logged a console error or threw. With SCREENSHOTS=DIR it also
 // saves a full-page screenshot of every page in both themes.
 //
+// On pages with a heap stepper (src/js/stepper.js) it also plays every trace
+// with the keyboard, at 1280 px and at 375 px wide: a step forward changes the
+// drawing and the counters, a step back restores them, and the last step shows
+// exactly the final state the recording (imgs/stepper-*.json) holds.
+//
 // Usage: node browser_check.mjs BASE_URL PAGE...   (pages relative to BASE_URL)
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
@@ -19,9 +24,72 @@ const browser = await chromium.launch({
   ],
 });
 let failures = 0;
+
+// What a stepper shows now: its drawing and its counters.
+async function stepperState(root) {
+  return root.$eval(".hs-panels", (p) => ({
+    drawing: [...p.querySelectorAll("svg")].map((svg) => svg.innerHTML).join("\n"),
+    counters: [...p.querySelectorAll(".hs-counters")].map((c) => c.textContent).join(" | "),
+    parts: [...p.querySelectorAll("svg")].map((svg) =>
+      [...svg.querySelectorAll(".hs-seg")].map((r) => r.getAttribute("data-part")).join(" ")),
+  }));
+}
+
+// Plays every trace of every stepper on the page; returns what went wrong.
+async function checkSteppers(page) {
+  const errors = [];
+  try {
+    await page.waitForSelector(".heap-stepper.hs-ready", { timeout: 5000 });
+  } catch {
+    return ["never became ready (recordings not loaded?)"];
+  }
+  const roots = await page.$$(".heap-stepper");
+  for (const [n, root] of roots.entries()) {
+    const files = (await root.getAttribute("data-traces")).split(/\s+/).filter(Boolean);
+    const wide = await root.evaluate((r) => r.scrollWidth <= r.clientWidth + 1);
+    if (!wide) errors.push(`stepper ${n} is wider than its box`);
+    for (const [t, file] of files.entries()) {
+      const where = `stepper ${n}, ${file}`;
+      const select = await root.$("select");
+      if (select) await select.selectOption(String(t));
+      const json = await page.evaluate(async (f) => (await fetch(f)).json(), file);
+      await root.focus();
+      await page.keyboard.press("Home");
+      const start = await stepperState(root);
+      await page.keyboard.press("ArrowRight");
+      const next = await stepperState(root);
+      if (next.drawing === start.drawing) errors.push(`${where}: a step forward left the drawing as it was`);
+      if (next.counters === start.counters) errors.push(`${where}: a step forward left the counters as they were`);
+      const said = await root.$eval(".hs-say", (e) => e.textContent);
+      if (!said.includes(json.ops[0])) errors.push(`${where}: the live line does not say "${json.ops[0]}"`);
+      await page.keyboard.press("ArrowLeft");
+      const back = await stepperState(root);
+      if (back.drawing !== start.drawing || back.counters !== start.counters) {
+        errors.push(`${where}: a step back did not restore the first state`);
+      }
+      await page.keyboard.press("End");
+      const end = await stepperState(root);
+      const finals = json.runs.map((r) => r.frames[r.frames.length - 1]);
+      const want = finals.map((f) => `live payload ${f.live} B` + `heap ${f.heap} B`);
+      const got = end.counters.split(" | ").map((c) => c.replace(/utilization.*$/, ""));
+      if (JSON.stringify(got) !== JSON.stringify(want)) {
+        errors.push(`${where}: last step shows ${JSON.stringify(got)}, the recording ${JSON.stringify(want)}`);
+      }
+      const parts = finals.map((f) => f.segments.map((s) => s[2]).join(" "));
+      if (JSON.stringify(end.parts) !== JSON.stringify(parts)) {
+        errors.push(`${where}: the last step's blocks differ from the recording's final state`);
+      }
+      const position = await root.$eval(".hs-position", (e) => e.textContent);
+      if (position !== `step ${json.ops.length} / ${json.ops.length}`) errors.push(`${where}: at the end, "${position}"`);
+    }
+    // Keys stay in the stepper: the page did not turn.
+    await page.keyboard.press("Home");
+  }
+  return errors;
+}
 const outside = [];
 for (const theme of ["light", "navy"]) {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   // CI has no network. The one outside request a page makes is mdBook's
   // question to the Rust playground, which crates it has (to decide which
   // code blocks get a Run button): answer it as the playground would for the
@@ -47,6 +115,13 @@ for (const theme of ["light", "navy"]) {
     for (const img of images.filter((i) => !i.ok)) errors.push(`image did not load: ${img.src}`);
     const applied = await page.evaluate(() => document.documentElement.className);
     if (!applied.includes(theme)) errors.push(`theme ${theme} not applied (html class: ${applied})`);
+    if (await page.$(".heap-stepper")) {
+      for (const width of [1280, 375]) {
+        await page.setViewportSize({ width, height: 900 });
+        for (const e of await checkSteppers(page)) errors.push(`stepper at ${width} px: ${e}`);
+      }
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
     if (shots) {
       await page.screenshot({ path: `${shots}/${path.replace(/[\/.]/g, "_")}-${theme}.png`, fullPage: true });
     }

@@ -1,8 +1,10 @@
 //! The book's memory diagrams, drawn as SVG from real allocator states.
 //!
-//! This crate only draws; it knows no allocator. Its test
+//! The drawing knows no allocator. Its test
 //! (`code/figures/tests/figures.rs`) runs the allocators of the `allocators`
-//! crate and describes what it finds with these types.
+//! crate and describes what it finds with these types. The [`stepper`]
+//! module records a whole trace against the real allocators, one state per
+//! operation, for the book's interactive heap stepper.
 //!
 //! A figure is a stack of [`Strip`]s, one per moment in time. A strip is one
 //! region of memory, from its lowest address on the left to its highest on the
@@ -18,6 +20,8 @@
 //! deterministic, so a figure only changes when the allocator does.
 
 use std::fmt::Write;
+
+pub mod stepper;
 
 /// What a piece of memory is used for. Each kind has its own colour and a
 /// legend entry.
@@ -56,7 +60,7 @@ impl Part {
             Part::Payload => "payload",
             Part::Padding => "padding",
             Part::Free => "free",
-            Part::Lost => "freed, not reusable",
+            Part::Lost => "lost until a reset",
         }
     }
 }
