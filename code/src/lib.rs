@@ -12,6 +12,8 @@
 //! - [`growing_bump`]: a bump allocator that maps a new chunk when one is full.
 //! - [`arena`]: typed values in a bump allocator, with lifetimes checked by the compiler.
 //! - [`global`]: `Locked`, which makes any allocator Rust's `#[global_allocator]`.
+//! - [`thread_cache`]: `ThreadCached`, per-thread caches of small blocks in
+//!   front of a `Locked` heap, so that threads rarely take its lock.
 //! - [`checked`]: `Checked`, which checks every call of any allocator against a shadow model.
 //! - [`catalog`]: `Book`, every one of the book's allocators listed once, with its name.
 //! - [`counting`]: `Counting`, a global allocator that counts calls, bytes, the peak and sizes.
@@ -57,6 +59,7 @@ pub mod pool;
 pub mod raw_allocator;
 pub mod region;
 pub mod stats;
+pub mod thread_cache;
 
 pub use free_lists::list as free_list;
 pub use free_lists::{block, explicit, heap, implicit, segregated};

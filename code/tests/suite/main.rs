@@ -21,3 +21,4 @@ mod implicit;
 mod pool;
 mod segregated;
 mod stress;
+mod thread_cache;
