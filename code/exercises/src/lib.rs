@@ -23,6 +23,7 @@ pub mod pool;
 pub mod refinements;
 pub mod rust;
 pub mod segregated;
+pub mod threads;
 pub mod why_own;
 
 /// What every stub returns: a panic that tells the reader where the
