@@ -30,8 +30,8 @@
 //! beat `Locked`, batches of 4 and 8 beat it clearly with one and with two
 //! threads, and larger batches moved around from run to run. We chose 8,
 //! the smallest batch that was fast in both runs. It also bounds what an
-//! idle thread keeps: at most 16 blocks of each class. (glibc's tcache keeps
-//! 7 per size by default, the `glibc.malloc.tcache_count` tunable.) The
+//! idle thread keeps: at most 16 blocks of each class. (glibc 2.36's tcache
+//! keeps 7 per size by default, the `glibc.malloc.tcache_count` tunable.) The
 //! lab's scaling bench is the place to confirm it.
 //!
 //! # Blocks freed by another thread
@@ -79,8 +79,11 @@
 //! forever, and the child's next refill or drain blocks. POSIX allows a
 //! multithreaded program's child only async-signal-safe calls until it calls
 //! `exec` (`fork(2)`), and allocating is not one. glibc's `malloc` goes
-//! further: it takes all its locks before `fork` and resets them in the child
-//! (`__malloc_fork_lock_parent` and friends, `malloc/arena.c`).
+//! further: it takes all its locks before `fork`, releases them in the
+//! parent, and initialises them afresh in the child
+//! (`__malloc_fork_lock_parent`, `__malloc_fork_unlock_parent` and
+//! `__malloc_fork_unlock_child` in `malloc/arena.c`, which `posix/fork.c`
+//! calls when the process has more than one thread).
 
 use crate::global::Locked;
 use crate::raw_allocator::{HeapError, RawAllocator};
