@@ -45,7 +45,11 @@ fn main() {
         let source = std::fs::read_to_string(src.join(&relative)).expect("a chapter reads");
         let (text, examples) = split_off_examples(&source, &text, &relative);
         for name in examples {
-            let stem = relative.with_extension("").display().to_string().replace(['/', '-'], "_");
+            let stem = relative
+                .with_extension("")
+                .display()
+                .to_string()
+                .replace(['/', '-'], "_");
             example_tests.push_str(&format!(
                 "#[test]\nfn {stem}_md_example_{name}() {{\n    crate::examples::run({:?}, {name:?});\n}}\n\n",
                 relative.display().to_string()
@@ -178,7 +182,10 @@ fn split_off_examples(source: &str, expanded: &str, relative: &Path) -> (String,
                 in_block = true;
                 if info.trim().split(',').next() == Some("rust") {
                     let whole = wholes.get(index).unwrap_or_else(|| {
-                        panic!("{}: more rust blocks after expansion than before", relative.display())
+                        panic!(
+                            "{}: more rust blocks after expansion than before",
+                            relative.display()
+                        )
                     });
                     index += 1;
                     if let Some(name) = whole {

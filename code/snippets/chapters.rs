@@ -74,7 +74,10 @@ mod examples {
                 .args(["build", "-q", "-p", "allocators", "--example", name])
                 .status()
                 .expect("run cargo");
-            assert!(status.success(), "{chapter}: building the example {name} failed");
+            assert!(
+                status.success(),
+                "{chapter}: building the example {name} failed"
+            );
         }
         let output = Command::new(&path)
             .output()

@@ -4,7 +4,25 @@
 //! replay tool, the real-program driver, the scaling and cost-curve runs,
 //! the stress and bad-input tests) takes its list from [`Book::ALL`], so that
 //! adding an allocator starts here: a variant, its name, a line about it and
-//! a colour for the plots.
+//! a colour for the plots; then its constructor in [`with_book!`](crate::with_book),
+//! and its type in [`AnyBook`] if it is a new one.
+//!
+//! [`with_book!`](crate::with_book) is the one place that says how each of
+//! them is built. Its `match` is exhaustive, so a new variant does not compile
+//! until it has a constructor, and every tool built on it has the new
+//! allocator at once.
+
+use crate::bump::BumpAllocator;
+use crate::explicit::ExplicitFreeList;
+use crate::growing_bump::GrowingBump;
+use crate::heap::RegionBreak;
+use crate::implicit::ImplicitFreeList;
+use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
+use crate::region::Region;
+use crate::segregated::SegregatedFreeList;
+use std::alloc::Layout;
+use std::ops::Range;
+use std::ptr::NonNull;
 
 /// One of the allocators built in the book.
 #[repr(u8)]
@@ -94,6 +112,223 @@ impl Book {
     }
 }
 
+/// The allocators of [`Book::ALL`] that the stress test (`tests/suite/stress.rs`)
+/// runs: all of them, from [`with_book!`](crate::with_book).
+pub const STRESSED: [Book; 8] = Book::ALL;
+
+/// Runs `$body` with `$make` bound to a constructor of the book's allocator
+/// `$which`: a closure from `$r` to `Option<allocator>`.
+///
+/// The allocators over a region are built over `$region`, an expression in
+/// `$r` (it may use `?` on an `Option`); `GrowingBump`, which maps chunks of
+/// its own, is `$growing`, and never evaluates `$region`. Each arm has its
+/// own allocator type, so `$body` is compiled once per type: no dynamic
+/// dispatch in a timed loop.
+///
+/// ```
+/// use allocators::catalog::Book;
+/// use allocators::growing_bump::GrowingBump;
+/// use allocators::raw_allocator::RawAllocator;
+/// use allocators::region::OwnedRegion;
+///
+/// for which in Book::ALL {
+///     let heap_size = allocators::with_book!(which, |r| r,
+///         growing: GrowingBump::with_limits(4096, 1 << 20),
+///         |make| {
+///             let region = OwnedRegion::new(1 << 16, 16).expect("64 KiB");
+///             let mut a = make(region).expect("built");
+///             let layout = std::alloc::Layout::new::<u64>();
+///             let ptr = a.allocate(layout).expect("room");
+///             // SAFETY: just allocated with this layout.
+///             unsafe { a.deallocate(ptr, layout) };
+///             a.heap_size()
+///         });
+///     assert!(heap_size <= 1 << 20, "{}", which.name());
+/// }
+/// ```
+#[macro_export]
+macro_rules! with_book {
+    ($which:expr, |$r:ident| $region:expr, growing: $growing:expr, |$make:ident| $body:expr) => {
+        match $which {
+            $crate::catalog::Book::Bump => {
+                let $make = |$r| Some($crate::bump::BumpAllocator::new($region));
+                $body
+            }
+            $crate::catalog::Book::GrowingBump => {
+                let $make = |$r| {
+                    let _ = $r;
+                    Some($growing)
+                };
+                $body
+            }
+            $crate::catalog::Book::Implicit => {
+                let $make = |$r| {
+                    Some($crate::implicit::ImplicitFreeList::new(
+                        $crate::heap::RegionBreak::new($region),
+                        $crate::implicit::Placement::FirstFit,
+                    ))
+                };
+                $body
+            }
+            $crate::catalog::Book::ImplicitNext => {
+                let $make = |$r| {
+                    Some($crate::implicit::ImplicitFreeList::new(
+                        $crate::heap::RegionBreak::new($region),
+                        $crate::implicit::Placement::NextFit,
+                    ))
+                };
+                $body
+            }
+            $crate::catalog::Book::ImplicitBest => {
+                let $make = |$r| {
+                    Some($crate::implicit::ImplicitFreeList::new(
+                        $crate::heap::RegionBreak::new($region),
+                        $crate::implicit::Placement::BestFit,
+                    ))
+                };
+                $body
+            }
+            $crate::catalog::Book::Explicit => {
+                let $make = |$r| {
+                    Some($crate::explicit::ExplicitFreeList::new(
+                        $crate::heap::RegionBreak::new($region),
+                        $crate::explicit::Insertion::Lifo,
+                    ))
+                };
+                $body
+            }
+            $crate::catalog::Book::ExplicitAddr => {
+                let $make = |$r| {
+                    Some($crate::explicit::ExplicitFreeList::new(
+                        $crate::heap::RegionBreak::new($region),
+                        $crate::explicit::Insertion::AddressOrdered,
+                    ))
+                };
+                $body
+            }
+            $crate::catalog::Book::Segregated => {
+                let $make = |$r| {
+                    Some($crate::segregated::SegregatedFreeList::new(
+                        $crate::heap::RegionBreak::new($region),
+                    ))
+                };
+                $body
+            }
+        }
+    };
+}
+
+/// Any one of the book's allocators over regions of type `R`, chosen at run
+/// time: for a `static` that must hold whichever one a process picks (the
+/// lab's real-program driver). Every call is one `match` on the variant
+/// away from the allocator.
+// The segregated lists' heads make one variant large. Boxing it is no way
+// out: a global allocator cannot allocate its own state.
+#[allow(clippy::large_enum_variant)]
+pub enum AnyBook<R> {
+    /// A `BumpAllocator`.
+    Bump(BumpAllocator<R>),
+    /// A `GrowingBump`.
+    GrowingBump(GrowingBump),
+    /// An `ImplicitFreeList`, with any placement policy.
+    Implicit(ImplicitFreeList<RegionBreak<R>>),
+    /// An `ExplicitFreeList`, with any insertion policy.
+    Explicit(ExplicitFreeList<RegionBreak<R>>),
+    /// A `SegregatedFreeList`.
+    Segregated(SegregatedFreeList<RegionBreak<R>>),
+}
+
+impl<R: Region> AnyBook<R> {
+    /// Builds `which`: over the region `region` returns, or, for
+    /// `GrowingBump`, as `growing` returns it (then `region` is not called).
+    /// `None` if `region` returns `None`.
+    pub fn new(
+        which: Book,
+        region: impl FnOnce() -> Option<R>,
+        growing: impl FnOnce() -> GrowingBump,
+    ) -> Option<AnyBook<R>> {
+        crate::with_book!(which, |_unit| region()?, growing: growing(), |make| {
+            make(()).map(AnyBook::from)
+        })
+    }
+}
+
+/// `From` for each variant of [`AnyBook`].
+macro_rules! any_book_from {
+    ($($variant:ident($ty:ty)),*) => {
+        $(impl<R: Region> From<$ty> for AnyBook<R> {
+            fn from(a: $ty) -> AnyBook<R> {
+                AnyBook::$variant(a)
+            }
+        })*
+    };
+}
+
+any_book_from!(
+    Bump(BumpAllocator<R>),
+    GrowingBump(GrowingBump),
+    Implicit(ImplicitFreeList<RegionBreak<R>>),
+    Explicit(ExplicitFreeList<RegionBreak<R>>),
+    Segregated(SegregatedFreeList<RegionBreak<R>>)
+);
+
+/// Runs `$call` with `$a` bound to the allocator inside an [`AnyBook`].
+macro_rules! each {
+    ($any:expr, |$a:ident| $call:expr) => {
+        match $any {
+            AnyBook::Bump($a) => $call,
+            AnyBook::GrowingBump($a) => $call,
+            AnyBook::Implicit($a) => $call,
+            AnyBook::Explicit($a) => $call,
+            AnyBook::Segregated($a) => $call,
+        }
+    };
+}
+
+impl<R: Region> RawAllocator for AnyBook<R> {
+    #[inline]
+    fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        each!(self, |a| a.allocate(layout))
+    }
+
+    #[inline]
+    unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout) {
+        // SAFETY: the caller's guarantee, passed on to the one allocator.
+        each!(self, |a| unsafe { a.deallocate(ptr, layout) })
+    }
+
+    #[inline]
+    unsafe fn reallocate(
+        &mut self,
+        ptr: NonNull<u8>,
+        layout: Layout,
+        new_size: usize,
+    ) -> Result<NonNull<u8>, AllocError> {
+        // SAFETY: the caller's guarantee, passed on to the one allocator.
+        each!(self, |a| unsafe { a.reallocate(ptr, layout, new_size) })
+    }
+
+    fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
+        each!(self, |a| a.for_each_region(visit))
+    }
+
+    fn owns(&self, block: Range<usize>) -> bool {
+        each!(self, |a| a.owns(block))
+    }
+
+    fn heap_size(&self) -> usize {
+        each!(self, |a| a.heap_size())
+    }
+
+    fn footprint(&self) -> usize {
+        each!(self, |a| a.footprint())
+    }
+
+    fn check(&self) -> Result<(), HeapError> {
+        each!(self, |a| a.check())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +338,25 @@ mod tests {
         for (i, b) in Book::ALL.into_iter().enumerate() {
             assert_eq!(b as usize, i, "ALL is in declaration order");
             assert_eq!(Book::from_name(b.name()), Some(b));
+        }
+    }
+
+    #[test]
+    fn every_book_allocator_is_built_and_allocates() {
+        use crate::region::OwnedRegion;
+        for which in Book::ALL {
+            let mut a = AnyBook::new(
+                which,
+                || OwnedRegion::new(1 << 16, 16).ok(),
+                || GrowingBump::with_limits(4096, 1 << 20),
+            )
+            .expect("built");
+            let layout = Layout::new::<u64>();
+            let ptr = a.allocate(layout).expect("room");
+            assert!(a.owns(ptr.as_ptr().addr()..ptr.as_ptr().addr() + 8));
+            // SAFETY: just allocated with this layout.
+            unsafe { a.deallocate(ptr, layout) };
+            a.check().expect("a sound heap");
         }
     }
 }

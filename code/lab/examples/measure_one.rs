@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             allocator: entry.name,
         };
         let heap = TraceHeap::new(job.heap_size())?;
-        match (entry.run)(&job, &heap) {
+        match entry.measure(&job, &heap) {
             Outcome::Measured(m) => {
                 let footprint = m.footprint.ok_or("no footprint")?;
                 let util = trace.peak_live as f64 / footprint as f64;

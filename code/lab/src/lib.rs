@@ -18,6 +18,9 @@
 //!   as a trace.
 //! - [`reserve`]: heaps for whole programs: a lazily touched `MAP_NORESERVE`
 //!   mapping (`Mapping::reserve`), and an allocator built on its first call.
+//! - [`cli`]: what the command lines share (lexopt, exit status 2).
+//! - [`dispatch`]: the real-program driver's global allocator, which runs
+//!   every block of a process through the one allocator `LAB_ALLOCATOR` names.
 //! - [`workload`]: real workloads (`serde_json`, `pulldown-cmark`) to run
 //!   under each allocator.
 //!
@@ -31,6 +34,8 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(missing_docs)]
 
+pub mod cli;
+pub mod dispatch;
 pub mod generate;
 pub mod machine;
 pub mod peers;

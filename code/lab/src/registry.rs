@@ -2,26 +2,20 @@
 //! uses.
 //!
 //! The book's allocators come from the crate's one list,
-//! [`allocators::catalog::Book`] (name, description, colour). Adding one is a
-//! variant there and one line in [`ALLOCATORS`]: how its footprint is
-//! measured, and a constructor over the heap's
-//! [`Buffer`](allocators::region::Buffer), as the free-list entries show:
-//!
-//! ```text
-//! book(Book::Segregated, OWN, |job, heap| job.measure(heap, |r| Some(SegregatedFreeList::new(RegionBreak::new(r))))),
-//! ```
+//! [`allocators::catalog::Book`] (name, description, colour), and are built
+//! by its one constructor, [`allocators::with_book!`], over the heap's
+//! [`Buffer`](allocators::region::Buffer). Adding one to the book adds it
+//! here; only a footprint measured differently needs a line in
+//! `book_footprint`. A peer is one entry in `PEERS`, with its colour in
+//! [`colour`].
 
 use crate::peers::{BumpaloPeer, LinkedListPeer, TalcPeer};
 use crate::region::TraceHeap;
 use crate::replay::{Job, Outcome};
-use allocators::bump::BumpAllocator;
 use allocators::catalog::Book;
-use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::growing_bump::GrowingBump;
-use allocators::heap::RegionBreak;
-use allocators::implicit::{ImplicitFreeList, Placement};
-use allocators::segregated::SegregatedFreeList;
 use std::cell::Cell;
+use std::sync::LazyLock;
 
 /// Whose allocator it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +38,27 @@ pub struct Entry {
     pub footprint: &'static str,
     /// Its colour in the plots, `0xRRGGBB`.
     pub colour: u32,
+    /// How it is measured.
+    pub run: Run,
+}
+
+/// How an entry is measured.
+#[derive(Clone, Copy)]
+pub enum Run {
+    /// One of the book's, built by [`allocators::with_book!`].
+    Book(Book),
+    /// A peer, by its own function.
+    Peer(fn(&Job<'_>, &TraceHeap) -> Outcome),
+}
+
+impl Entry {
     /// Measures it on a job, in a heap of the job's size.
-    pub run: fn(&Job<'_>, &TraceHeap) -> Outcome,
+    pub fn measure(&self, job: &Job<'_>, heap: &TraceHeap) -> Outcome {
+        match self.run {
+            Run::Book(which) => measure_book(which, job, heap),
+            Run::Peer(run) => run(job, heap),
+        }
+    }
 }
 
 /// How the book's allocators report their footprint.
@@ -67,23 +80,6 @@ pub mod colour {
     pub const BUMPALO: u32 = 0x000000;
 }
 
-/// One of the book's allocators: its name, description and colour come from
-/// the crate's one list, [`Book`].
-const fn book(
-    which: Book,
-    footprint: &'static str,
-    run: fn(&Job<'_>, &TraceHeap) -> Outcome,
-) -> Entry {
-    Entry {
-        name: which.name(),
-        kind: Kind::Book,
-        about: which.about(),
-        footprint,
-        colour: which.colour(),
-        run,
-    }
-}
-
 const fn peer(
     name: &'static str,
     about: &'static str,
@@ -97,36 +93,43 @@ const fn peer(
         about,
         footprint,
         colour,
-        run,
+        run: Run::Peer(run),
     }
 }
 
-/// Every allocator, book first, in the order tables list them.
-pub static ALLOCATORS: &[Entry] = &[
-    book(Book::Bump, "its own `footprint()`: the most memory it ever used, from the heap's end down to its lowest bump pointer", |job, heap| {
-        job.measure(heap, |r| Some(BumpAllocator::new(r)))
-    }),
-    book(Book::GrowingBump, "its own `footprint()`: the most memory in use at once, older chunks whole (with their headers) and the used part of the newest",
-        |job, heap| job.measure(heap, |_| Some(GrowingBump::with_limits(64 * 1024, heap.len()))),
-    ),
-    book(Book::Implicit, OWN, |job, heap| {
-        job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::FirstFit)))
-    }),
-    book(Book::ImplicitNext, OWN, |job, heap| {
-        job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::NextFit)))
-    }),
-    book(Book::ImplicitBest, OWN, |job, heap| {
-        job.measure(heap, |r| Some(ImplicitFreeList::new(RegionBreak::new(r), Placement::BestFit)))
-    }),
-    book(Book::Explicit, OWN, |job, heap| {
-        job.measure(heap, |r| Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::Lifo)))
-    }),
-    book(Book::ExplicitAddr, OWN, |job, heap| {
-        job.measure(heap, |r| Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::AddressOrdered)))
-    }),
-    book(Book::Segregated, OWN, |job, heap| {
-        job.measure(heap, |r| Some(SegregatedFreeList::new(RegionBreak::new(r))))
-    }),
+/// How the book's allocator `which` reports its footprint.
+const fn book_footprint(which: Book) -> &'static str {
+    match which {
+        Book::Bump => "its own `footprint()`: the most memory it ever used, from the heap's end down to its lowest bump pointer",
+        Book::GrowingBump => "its own `footprint()`: the most memory in use at once, older chunks whole (with their headers) and the used part of the newest",
+        _ => OWN,
+    }
+}
+
+/// Measures the book's allocator `which`, built by
+/// [`allocators::with_book!`] over each pass's heap.
+fn measure_book(which: Book, job: &Job<'_>, heap: &TraceHeap) -> Outcome {
+    allocators::with_book!(which, |r| r,
+        growing: GrowingBump::with_limits(64 * 1024, heap.len()),
+        |make| job.measure(heap, make))
+}
+
+/// Every allocator, book first ([`Book::ALL`]), then the peers, in the order
+/// tables list them.
+pub static ALLOCATORS: LazyLock<Vec<Entry>> = LazyLock::new(|| {
+    let books = Book::ALL.into_iter().map(|which| Entry {
+        name: which.name(),
+        kind: Kind::Book,
+        about: which.about(),
+        footprint: book_footprint(which),
+        colour: which.colour(),
+        run: Run::Book(which),
+    });
+    books.chain(PEERS.iter().map(|p| Entry { ..*p })).collect()
+});
+
+/// The peers, in the order tables list them.
+static PEERS: &[Entry] = &[
     peer(
         "system",
         "glibc malloc/realloc/free (what std::alloc::System calls)",

@@ -117,7 +117,7 @@ pub fn run_all(
             };
             // A fresh heap of the same size for every allocator.
             let outcome = match TraceHeap::new(job.heap_size()) {
-                Ok(heap) => (entry.run)(&job, &heap),
+                Ok(heap) => entry.measure(&job, &heap),
                 Err(e) => {
                     Outcome::Unavailable(format!("cannot map a {} byte heap: {e}", job.heap_size()))
                 }

@@ -25,3 +25,19 @@ fn every_allocator_has_its_own_colour() {
     colours.dedup();
     assert_eq!(colours.len(), registry::ALLOCATORS.len());
 }
+
+#[test]
+fn workload_lists_every_book_allocator_after_the_peers() {
+    let peers: Vec<&str> = lab::dispatch::PEERS.iter().map(|(n, _)| *n).collect();
+    let names = lab::dispatch::NAMES;
+    assert_eq!(&names[..peers.len()], &peers[..]);
+    assert_eq!(&names[peers.len()..], &book_names()[..]);
+    for name in names {
+        assert!(lab::dispatch::label(name).is_some(), "{name} has a label");
+    }
+}
+
+#[test]
+fn the_stress_test_covers_the_catalog() {
+    assert_eq!(allocators::catalog::STRESSED, Book::ALL);
+}

@@ -22,15 +22,11 @@
 //! Under Miri the same test runs with two threads and a few dozen steps
 //! each.
 
-use allocators::bump::BumpAllocator;
-use allocators::explicit::{ExplicitFreeList, Insertion};
+use allocators::catalog::{Book, STRESSED};
 use allocators::global::Locked;
 use allocators::growing_bump::GrowingBump;
-use allocators::heap::RegionBreak;
-use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
-use allocators::segregated::SegregatedFreeList;
 use std::alloc::{GlobalAlloc, Layout};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -280,59 +276,45 @@ fn stress<A: RawAllocator + Send + 'static>(name: &'static str, heap: Locked<A>,
     );
 }
 
-fn region(len: usize) -> RegionBreak<OwnedRegion> {
-    RegionBreak::new(OwnedRegion::new(len, 4096).unwrap())
+/// Whether `which` may run out of room: the bumps reuse only their newest
+/// block (and the growing one stops at its limit).
+fn may_fail(which: Book) -> bool {
+    matches!(which, Book::Bump | Book::GrowingBump)
 }
 
-#[test]
-fn segregated_free_lists() {
-    stress(
-        "segregated",
-        Locked::new(SegregatedFreeList::new(region(HEAP))),
-        false,
-    );
+/// One test per allocator of the catalog's `STRESSED` list, each built by
+/// `with_book!`, so a new allocator in the book is stressed at once.
+macro_rules! stress_tests {
+    ($($test:ident: $which:expr),* $(,)?) => {
+        $(#[test]
+        fn $test() {
+            let which: Book = $which;
+            allocators::with_book!(which, |r| r,
+                // Maps chunks as it fills up; a limit keeps a bug from
+                // mapping forever.
+                growing: GrowingBump::with_limits(64 * 1024, 256 << 20),
+                |make| {
+                    let heap = make(OwnedRegion::new(HEAP, 4096).unwrap()).unwrap();
+                    stress(which.name(), Locked::new(heap), may_fail(which))
+                })
+        })*
+
+        #[test]
+        fn every_stressed_allocator_has_a_test() {
+            let tested = [$($which),*];
+            assert_eq!(tested, STRESSED);
+            assert_eq!(STRESSED, Book::ALL);
+        }
+    };
 }
 
-#[test]
-fn explicit_free_list_lifo() {
-    let heap = ExplicitFreeList::new(region(HEAP), Insertion::Lifo);
-    stress("explicit LIFO", Locked::new(heap), false);
-}
-
-#[test]
-fn explicit_free_list_address_ordered() {
-    let heap = ExplicitFreeList::new(region(HEAP), Insertion::AddressOrdered);
-    stress("explicit address-ordered", Locked::new(heap), false);
-}
-
-#[test]
-fn implicit_free_list_first_fit() {
-    let heap = ImplicitFreeList::new(region(HEAP), Placement::FirstFit);
-    stress("implicit first fit", Locked::new(heap), false);
-}
-
-#[test]
-fn implicit_free_list_next_fit() {
-    let heap = ImplicitFreeList::new(region(HEAP), Placement::NextFit);
-    stress("implicit next fit", Locked::new(heap), false);
-}
-
-#[test]
-fn implicit_free_list_best_fit() {
-    let heap = ImplicitFreeList::new(region(HEAP), Placement::BestFit);
-    stress("implicit best fit", Locked::new(heap), false);
-}
-
-#[test]
-fn bump_keeps_live_blocks_intact() {
-    // Reuses only the newest block, so it may fill up: failures are allowed.
-    let heap = BumpAllocator::new(OwnedRegion::new(HEAP, 4096).unwrap());
-    stress("bump", Locked::new(heap), true);
-}
-
-#[test]
-fn growing_bump_keeps_live_blocks_intact() {
-    // Maps chunks as it fills up; a limit keeps a bug from mapping forever.
-    let heap = GrowingBump::with_limits(64 * 1024, 256 << 20);
-    stress("growing bump", Locked::new(heap), true);
-}
+stress_tests!(
+    bump_keeps_live_blocks_intact: Book::Bump,
+    growing_bump_keeps_live_blocks_intact: Book::GrowingBump,
+    implicit_free_list_first_fit: Book::Implicit,
+    implicit_free_list_next_fit: Book::ImplicitNext,
+    implicit_free_list_best_fit: Book::ImplicitBest,
+    explicit_free_list_lifo: Book::Explicit,
+    explicit_free_list_address_ordered: Book::ExplicitAddr,
+    segregated_free_lists: Book::Segregated,
+);

@@ -193,7 +193,17 @@ const CURVES: &[Curve] = &[
     },
 ];
 
+const USAGE: &str = "usage: cost-curve
+  writes imgs/lab-cost-curve.md and .svg; LAB_REPS sets the runs (default 31)
+  -h, --help  this text
+";
+
 fn main() -> ExitCode {
+    match lab::cli::help_only(USAGE) {
+        Ok(true) => {}
+        Ok(false) => return ExitCode::SUCCESS,
+        Err(e) => return lab::cli::usage_error("cost-curve", e),
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -5,11 +5,37 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+const USAGE: &str = "usage: gen-traces [DIR]
+  writes the project's generated traces into DIR (default: code/lab/traces)
+  -h, --help  this text
+";
+
+/// The directory to write into, or `None` after `--help`.
+fn parse_args() -> Result<Option<PathBuf>, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut dir = None;
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => {
+                print!("{USAGE}");
+                return Ok(None);
+            }
+            Value(path) if dir.is_none() => dir = Some(PathBuf::from(path)),
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    Ok(Some(dir.unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces")
+    })))
+}
+
 fn main() -> ExitCode {
-    let dir = std::env::args_os().nth(1).map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces"),
-        PathBuf::from,
-    );
+    let dir = match parse_args() {
+        Ok(Some(dir)) => dir,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => return lab::cli::usage_error("gen-traces", e),
+    };
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("gen-traces: cannot create {}: {e}", dir.display());
         return ExitCode::FAILURE;

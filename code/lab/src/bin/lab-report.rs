@@ -44,7 +44,13 @@ const PLOT_MIN_OPS: usize = 1000;
 
 fn main() -> ExitCode {
     lab::system_footprint::serve_child_if_asked();
-    match run() {
+    let lab = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let args = match parse_args(&lab) {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => return lab::cli::usage_error("lab-report", e),
+    };
+    match run(&lab, args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lab-report: {e}");
@@ -59,33 +65,33 @@ struct Args {
     quick: bool,
 }
 
-fn parse_args(lab: &std::path::Path) -> Result<Args, String> {
+const USAGE: &str = "usage: lab-report [--quick] [--reps N] [--out DIR]
+  --quick     for CI: 2 repetitions, written to target/lab-report-quick/
+  --reps N    timed repetitions (default LAB_REPS, or 11)
+  --out DIR   where the outputs go (default imgs/)
+  -h, --help  this text
+";
+
+/// The options, or `None` after `--help`.
+fn parse_args(lab: &std::path::Path) -> Result<Option<Args>, lexopt::Error> {
+    use lexopt::prelude::*;
     let mut reps = std::env::var("LAB_REPS")
         .ok()
         .and_then(|r| r.parse().ok())
         .filter(|&r| r >= 1);
     let mut out = None;
     let mut quick = false;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => quick = true,
-            "--reps" => {
-                reps = Some(
-                    args.next()
-                        .and_then(|r| r.parse().ok())
-                        .filter(|&r| r >= 1)
-                        .ok_or("--reps needs a whole number of at least 1")?,
-                );
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("quick") => quick = true,
+            Long("reps") => reps = Some(lab::cli::positive(&mut parser, "--reps")?),
+            Long("out") => out = Some(PathBuf::from(parser.value()?)),
+            Short('h') | Long("help") => {
+                print!("{USAGE}");
+                return Ok(None);
             }
-            "--out" => out = Some(PathBuf::from(args.next().ok_or("--out needs a directory")?)),
-            "-h" | "--help" => {
-                return Err(
-                    "usage: lab-report [--quick] [--reps N] [--out DIR]  (see the source's doc comment)"
-                        .into(),
-                )
-            }
-            other => return Err(format!("unknown argument `{other}` (see --help)")),
+            _ => return Err(arg.unexpected()),
         }
     }
     let out = out.unwrap_or_else(|| {
@@ -96,7 +102,7 @@ fn parse_args(lab: &std::path::Path) -> Result<Args, String> {
         }
     });
     let reps = reps.unwrap_or(if quick { 2 } else { 11 });
-    Ok(Args { reps, out, quick })
+    Ok(Some(Args { reps, out, quick }))
 }
 
 /// The allocators whose spread over the traces the book discusses.
@@ -216,9 +222,7 @@ fn overhead_table(
     Ok((table, results))
 }
 
-fn run() -> Result<(), Box<dyn std::error::Error>> {
-    let lab = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let args = parse_args(&lab)?;
+fn run(lab: &std::path::Path, args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let imgs = args.out.clone();
     std::fs::create_dir_all(&imgs)?;
     let mut paths: Vec<PathBuf> = std::fs::read_dir(lab.join("traces"))?
@@ -272,7 +276,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     note.push_str("- footprint per allocator:\n");
     // Allocators measured the same way share one line.
     let mut methods: Vec<(Vec<&str>, &str)> = Vec::new();
-    for e in ALLOCATORS {
+    for e in ALLOCATORS.iter() {
         match methods
             .iter_mut()
             .find(|(_, method)| *method == e.footprint)

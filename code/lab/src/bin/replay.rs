@@ -108,7 +108,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 return Ok(None);
             }
             "--list" => {
-                for e in ALLOCATORS {
+                for e in ALLOCATORS.iter() {
                     println!(
                         "{:<22} {:?}: {}\n{:<22} footprint: {}",
                         e.name, e.kind, e.about, "", e.footprint

@@ -208,37 +208,42 @@ fn contenders(heap: &'static TraceHeap) -> Vec<Contender> {
     ]
 }
 
-fn parse_args() -> Result<(usize, Option<PathBuf>), String> {
-    let usage = "usage: scaling [--reps N] [--out FILE | --no-write]";
+const USAGE: &str = "usage: scaling [--reps N] [--out FILE | --no-write]
+  --reps N      timed repetitions per thread count (default 9)
+  --out FILE    where the table goes (default imgs/scaling-table.md)
+  --no-write    print only
+  -h, --help    this text
+";
+
+/// The repetitions and the output file, or `None` after `--help`.
+fn parse_args() -> Result<Option<(usize, Option<PathBuf>)>, lexopt::Error> {
+    use lexopt::prelude::*;
     let mut reps = 9;
     let mut out =
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/scaling-table.md"));
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--reps" => {
-                reps = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| format!("--reps needs a positive number\n{usage}"))?
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => {
+                print!("{USAGE}");
+                return Ok(None);
             }
-            "--out" => {
-                out = Some(
-                    args.next()
-                        .ok_or_else(|| format!("--out needs a file\n{usage}"))?
-                        .into(),
-                )
-            }
-            "--no-write" => out = None,
-            other => return Err(format!("unknown argument {other:?}\n{usage}")),
+            Long("reps") => reps = lab::cli::positive(&mut parser, "--reps")?,
+            Long("out") => out = Some(parser.value()?.into()),
+            Long("no-write") => out = None,
+            _ => return Err(arg.unexpected()),
         }
     }
-    Ok((reps, out))
+    Ok(Some((reps, out)))
 }
 
 fn main() -> ExitCode {
-    match scaling() {
+    let (reps, out) = match parse_args() {
+        Ok(Some(args)) => args,
+        Ok(None) => return ExitCode::SUCCESS,
+        Err(e) => return lab::cli::usage_error("scaling", e),
+    };
+    match scaling(reps, out) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("scaling: {message}");
@@ -247,8 +252,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn scaling() -> Result<(), String> {
-    let (reps, out) = parse_args()?;
+fn scaling(reps: usize, out: Option<PathBuf>) -> Result<(), String> {
     let machine = Machine::current();
     if machine.profile != "release" {
         eprintln!("note: a debug build; measure with `{COMMAND}`");

@@ -23,7 +23,7 @@
 
 use allocators::heap::RegionBreak;
 use exercises::mine::Mine;
-use lab::registry::{self, Entry, Kind};
+use lab::registry::{self, Entry, Kind, Run};
 use lab::replay::{Options, Outcome};
 use lab::report::{self, Aggregate, Input, Row};
 use lab::trace::Trace;
@@ -76,7 +76,7 @@ static MINE: Entry = Entry {
     about: "your allocator, exercises::mine::Mine, in a break moving through the heap",
     footprint: "its own `footprint()`",
     colour: 0x000000,
-    run: |job, heap| job.measure(heap, |r| Some(Mine::new(RegionBreak::new(r)))),
+    run: Run::Peer(|job, heap| job.measure(heap, |r| Some(Mine::new(RegionBreak::new(r))))),
 };
 
 struct Args {

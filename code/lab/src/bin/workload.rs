@@ -37,38 +37,15 @@
 //! LAB_ALLOCATOR=segregated target/release/workload --program index --size-mb 16  # one run
 //! ```
 
-use allocators::bump::BumpAllocator;
-use allocators::explicit::{ExplicitFreeList, Insertion};
-use allocators::global::Locked;
-use allocators::growing_bump::GrowingBump;
-use allocators::heap::RegionBreak;
-use allocators::implicit::{ImplicitFreeList, Placement};
-use allocators::os::Mapping;
-use allocators::raw_allocator::{HeapError, RawAllocator};
-use allocators::region::{Buffer, Region};
-use allocators::segregated::SegregatedFreeList;
-use allocators::stats::Stats;
+use lab::dispatch::{self, Dispatch, NAMES};
 use lab::machine::Machine;
-use lab::peers::TalcPeer;
 use lab::replay::median;
-use lab::reserve::{reserve, OnFirstUse};
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::ffi::CStr;
 use std::io::Read;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 const COMMAND: &str = "cargo run --release -p lab --bin workload";
-
-/// The environment variable that makes a process a child, and names its
-/// allocator.
-const VAR: &CStr = c"LAB_ALLOCATOR";
-
-/// Addresses reserved for each free-list and bump heap. Only the pages the
-/// heap grows into are ever touched (`MAP_NORESERVE`).
-const RESERVE: usize = 32 << 30;
 
 /// The JSON document's size in MB unless `--size-mb` says otherwise.
 const DEFAULT_SIZE_MB: f64 = 32.0;
@@ -82,201 +59,8 @@ const PROGRAMS: [(&str, &str); 2] = [("json", "JSON + Markdown"), ("index", "inv
 /// The seed of both generated documents.
 const SEED: u64 = 2024;
 
-// ---------------------------------------------------------------------------
-// The allocators, one static each; only the chosen one is ever touched.
-
-type FreeListHeap = RegionBreak<Mapping>;
-
-static BUMP: Locked<OnFirstUse<BumpAllocator<Mapping>>> = Locked::new(OnFirstUse::new(|| {
-    Ok(BumpAllocator::new(reserve(RESERVE)?))
-}));
-static GROWING_BUMP: Locked<GrowingBump> = Locked::new(GrowingBump::new());
-static IMPLICIT: Locked<OnFirstUse<ImplicitFreeList<FreeListHeap>>> =
-    Locked::new(OnFirstUse::new(|| {
-        Ok(ImplicitFreeList::new(
-            RegionBreak::new(reserve(RESERVE)?),
-            Placement::FirstFit,
-        ))
-    }));
-static IMPLICIT_NEXT: Locked<OnFirstUse<ImplicitFreeList<FreeListHeap>>> =
-    Locked::new(OnFirstUse::new(|| {
-        Ok(ImplicitFreeList::new(
-            RegionBreak::new(reserve(RESERVE)?),
-            Placement::NextFit,
-        ))
-    }));
-static EXPLICIT: Locked<OnFirstUse<ExplicitFreeList<FreeListHeap>>> =
-    Locked::new(OnFirstUse::new(|| {
-        Ok(ExplicitFreeList::new(
-            RegionBreak::new(reserve(RESERVE)?),
-            Insertion::Lifo,
-        ))
-    }));
-static SEGREGATED: Locked<OnFirstUse<SegregatedFreeList<FreeListHeap>>> =
-    Locked::new(OnFirstUse::new(|| {
-        Ok(SegregatedFreeList::new(RegionBreak::new(reserve(RESERVE)?)))
-    }));
-
-/// talc over a reservation of its own, claimed whole on first use, behind
-/// the same `Locked` (a `std::sync::Mutex`) as the book's allocators: talc's
-/// core, like theirs, takes `&mut self`. The reservation is never unmapped
-/// (the allocator lives as long as the process), so the `Buffer` lent to
-/// talc is `'static`.
-static TALC: Locked<OnFirstUse<TalcPeer<'static>>> = Locked::new(OnFirstUse::new(|| {
-    let heap = reserve(RESERVE)?;
-    let (start, len) = (heap.start(), heap.len());
-    std::mem::forget(heap);
-    // SAFETY: the mapping is valid for reads and writes of `len` bytes, and
-    // since its owner was forgotten it stays mapped for the rest of the
-    // process, used by nothing but this allocator.
-    let region = unsafe { Buffer::from_raw_parts(start, len) };
-    TalcPeer::new(region).ok_or(allocators::raw_allocator::AllocError::OutOfMemory)
-}));
-
-/// Every allocator by name, in the order of the table.
-const NAMES: [(&str, &str); 9] = [
-    ("system", "glibc malloc (`System`)"),
-    ("mimalloc", "`mimalloc` 0.1"),
-    ("talc", "`talc` 5 (behind a mutex)"),
-    ("bump", "book `BumpAllocator` (never reuses)"),
-    ("growing-bump", "book `GrowingBump` (never reuses)"),
-    ("implicit", "book implicit list, first fit"),
-    ("implicit-next", "book implicit list, next fit"),
-    ("explicit", "book explicit list, LIFO"),
-    ("segregated", "book segregated lists"),
-];
-
-/// The chosen allocator: 0 until the first call decides, then 1 + its index
-/// in [`NAMES`], or `INVALID` if `LAB_ALLOCATOR` names none (the process
-/// then runs on `System` and `main` reports the error).
-static CHOICE: AtomicU8 = AtomicU8::new(0);
-const INVALID: u8 = u8::MAX;
-
-/// Reads `LAB_ALLOCATOR` without allocating. Unset means the driver, which
-/// runs on `System`.
-fn choose() -> u8 {
-    // SAFETY: `VAR` is a NUL-terminated string; getenv returns null or a
-    // pointer into the environment, which nothing modifies during this call
-    // (it runs on the first allocation, before `main` starts any thread).
-    let value = unsafe { libc::getenv(VAR.as_ptr()) };
-    if value.is_null() {
-        return 1;
-    }
-    // SAFETY: a non-null getenv result is a NUL-terminated string.
-    let value = unsafe { CStr::from_ptr(value) }.to_bytes();
-    NAMES
-        .iter()
-        .position(|(name, _)| name.as_bytes() == value)
-        .map_or(INVALID, |i| i as u8 + 1)
-}
-
-#[inline]
-fn choice() -> u8 {
-    match CHOICE.load(Ordering::Relaxed) {
-        0 => {
-            // Two threads deciding at once would decide the same.
-            let c = choose();
-            CHOICE.store(c, Ordering::Relaxed);
-            c
-        }
-        c => c,
-    }
-}
-
-struct Dispatch;
-
 #[global_allocator]
 static ALLOCATOR: Dispatch = Dispatch;
-
-/// Runs `$call` on the chosen allocator, as `&dyn GlobalAlloc`-free static
-/// dispatch (a `match`, so each arm inlines).
-macro_rules! dispatch {
-    (|$a:ident| $call:expr) => {
-        match choice() {
-            2 => {
-                let $a = &mimalloc::MiMalloc;
-                $call
-            }
-            3 => {
-                let $a = &TALC;
-                $call
-            }
-            4 => {
-                let $a = &BUMP;
-                $call
-            }
-            5 => {
-                let $a = &GROWING_BUMP;
-                $call
-            }
-            6 => {
-                let $a = &IMPLICIT;
-                $call
-            }
-            7 => {
-                let $a = &IMPLICIT_NEXT;
-                $call
-            }
-            8 => {
-                let $a = &EXPLICIT;
-                $call
-            }
-            9 => {
-                let $a = &SEGREGATED;
-                $call
-            }
-            _ => {
-                let $a = &System;
-                $call
-            }
-        }
-    };
-}
-
-// SAFETY: each call goes to one sound allocator, and always the same one:
-// the choice is made on the first call and never changes, so a block is
-// freed or resized by the allocator that made it.
-unsafe impl GlobalAlloc for Dispatch {
-    #[inline]
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's guarantees.
-        dispatch!(|a| unsafe { a.alloc(layout) })
-    }
-    #[inline]
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: forwarded with the caller's guarantees.
-        dispatch!(|a| unsafe { a.alloc_zeroed(layout) })
-    }
-    #[inline]
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded; the block came from this same allocator.
-        dispatch!(|a| unsafe { a.dealloc(ptr, layout) })
-    }
-    #[inline]
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: forwarded; the block came from this same allocator.
-        dispatch!(|a| unsafe { a.realloc(ptr, layout, new_size) })
-    }
-}
-
-/// The counters and heap check of an allocator behind `Locked` (the book's,
-/// and talc), or `None` for `System` and mimalloc, which keep their own
-/// books.
-fn book_stats() -> Option<(Stats, Result<(), HeapError>)> {
-    fn of<A: RawAllocator>(heap: &Locked<A>) -> Option<(Stats, Result<(), HeapError>)> {
-        Some((heap.stats(), heap.with_allocator(|a| a.check())))
-    }
-    match choice() {
-        3 => of(&TALC),
-        4 => of(&BUMP),
-        5 => of(&GROWING_BUMP),
-        6 => of(&IMPLICIT),
-        7 => of(&IMPLICIT_NEXT),
-        8 => of(&EXPLICIT),
-        9 => of(&SEGREGATED),
-        _ => None,
-    }
-}
 
 // ---------------------------------------------------------------------------
 // Command line.
@@ -298,7 +82,7 @@ struct Options {
 }
 
 fn usage() -> String {
-    let names: Vec<&str> = NAMES.iter().map(|(n, _)| *n).collect();
+    let names = NAMES;
     format!(
         "usage: workload [--programs json,index] [--size-mb N] [--index-mb N] [--reps N] [--allocators a,b,..] [--small a,b,.. --small-mb N] [--out FILE | --no-write]\n\
          allocators: {}\n\
@@ -316,8 +100,12 @@ fn parse_args() -> Result<Options, String> {
         size_mb: DEFAULT_SIZE_MB,
         index_mb: DEFAULT_INDEX_MB,
         reps: 5,
-        allocators: NAMES.iter().map(|(n, _)| n.to_string()).collect(),
-        small: vec!["implicit".into(), "implicit-next".into()],
+        allocators: NAMES.iter().map(|n| n.to_string()).collect(),
+        small: vec![
+            "implicit".into(),
+            "implicit-next".into(),
+            "implicit-best".into(),
+        ],
         small_mb: 0.25,
         out: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/workload-table.md")),
     };
@@ -341,10 +129,7 @@ fn parse_args() -> Result<Options, String> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
             .collect();
-        match names
-            .iter()
-            .find(|n| !NAMES.iter().any(|(name, _)| name == n))
-        {
+        match names.iter().find(|n| !NAMES.contains(&n.as_str())) {
             Some(bad) => Err(format!("{flag}: no allocator named {bad:?}\n{}", usage())),
             None => Ok(names),
         }
@@ -391,8 +176,7 @@ fn parse_args() -> Result<Options, String> {
 // Child mode.
 
 fn child(program: &str, size_mb: f64) -> Result<(), String> {
-    let c = choice();
-    let Some((name, _)) = NAMES.get(usize::from(c).wrapping_sub(1)) else {
+    let Some(name) = dispatch::chosen() else {
         return Err(format!("LAB_ALLOCATOR names no allocator\n{}", usage()));
     };
     let start = Instant::now();
@@ -446,7 +230,7 @@ fn child(program: &str, size_mb: f64) -> Result<(), String> {
         total.as_secs_f64()
     );
     println!("processing (s): {processing:.4}");
-    if let Some((stats, check)) = book_stats() {
+    if let Some((stats, check)) = dispatch::heap_stats() {
         println!(
             "heap: {} allocations, {} reallocations, {} deallocations, {} failures; {} MiB requested in all; peak live {:.1} MiB; footprint {:.1} MiB; utilization {:.2}",
             stats.allocations,
@@ -651,9 +435,10 @@ fn driver(options: Options) -> Result<(), String> {
     }
     let mut rows: Vec<Row> = Vec::new();
     for (name, program, size_mb) in jobs {
-        let (name, label) = *NAMES
+        let (name, label) = NAMES
             .iter()
-            .find(|(n, _)| *n == name)
+            .find(|n| **n == name)
+            .and_then(|n| Some((*n, dispatch::label(n)?)))
             .ok_or_else(|| format!("no allocator named {name:?}"))?;
         rows.push(Row {
             name,
