@@ -194,7 +194,11 @@ impl RawAllocator for LinkedListPeer<'_> {
     }
 
     fn heap_size(&self) -> usize {
-        self.heap.used()
+        // lla's `used()` counts its own rounding of every block, and the
+        // highest offset counts requested sizes: the two do not compare. As
+        // for talc, the high-water mark is what the lab reports, and it keeps
+        // `heap_size <= footprint`, which `RawAllocator` promises.
+        self.high.highest
     }
 
     fn footprint(&self) -> usize {

@@ -4,7 +4,7 @@
 //!
 //! 1. builds a fresh allocator over the job's heap and replays the trace
 //!    once as a warm-up. With `check` on, this pass also verifies every
-//!    operation (see [`Checker`]) and runs the allocator's heap checker
+//!    operation (see [`checked_pass`], through `allocators::checked::Checked`) and runs the allocator's heap checker
 //!    after each one. It stops at the first allocation failure, which is
 //!    reported as out of memory at that line;
 //! 2. reads the allocator's footprint (its high-water mark) after the
@@ -18,10 +18,10 @@
 //! state.
 
 use crate::trace::{Op, Trace};
+use allocators::checked::Checked;
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::Buffer;
 use std::alloc::Layout;
-use std::collections::BTreeMap;
 use std::ptr::NonNull;
 use std::time::Instant;
 
@@ -182,14 +182,7 @@ impl<'t> Job<'t> {
             ));
         };
         let warm = if self.options.check {
-            let mut checker = Checker::new(self.options.align);
-            checked_pass(
-                &mut alloc,
-                trace,
-                self.options.align,
-                &mut slots,
-                &mut checker,
-            )
+            checked_pass(&mut alloc, trace, self.options.align, &mut slots)
         } else {
             pass(&mut alloc, trace, self.options.align, &mut slots)
         };
@@ -248,45 +241,52 @@ fn pass<A: RawAllocator>(
     slots: &mut [Slot],
 ) -> Result<(), Stop> {
     for (i, op) in trace.ops.iter().enumerate() {
-        let line = || trace.lines[i];
-        match *op {
-            Op::Alloc { id, size } => {
-                let layout = layout(size, align, line())?;
-                let ptr = alloc.allocate(layout).map_err(|error| Stop::Failed {
-                    line: line(),
-                    error,
-                })?;
-                slots[id as usize] = Slot {
-                    ptr: Some(ptr),
+        apply(alloc, op, trace.lines[i], align, slots)?;
+    }
+    Ok(())
+}
+
+/// One operation of a trace: what `pass` times and `checked_pass` checks.
+#[inline(always)]
+fn apply<A: RawAllocator>(
+    alloc: &mut A,
+    op: &Op,
+    line: u32,
+    align: usize,
+    slots: &mut [Slot],
+) -> Result<(), Stop> {
+    match *op {
+        Op::Alloc { id, size } => {
+            let layout = layout(size, align, line)?;
+            let ptr = alloc
+                .allocate(layout)
+                .map_err(|error| Stop::Failed { line, error })?;
+            slots[id as usize] = Slot {
+                ptr: Some(ptr),
+                size,
+            };
+        }
+        Op::Free { id } => {
+            let slot = std::mem::replace(&mut slots[id as usize], EMPTY);
+            if let Some(ptr) = slot.ptr {
+                let layout = layout(slot.size, align, line)?;
+                // SAFETY: the slot holds a live block of this allocator,
+                // allocated with this layout, and is emptied here.
+                unsafe { alloc.deallocate(ptr, layout) };
+            }
+        }
+        Op::Realloc { id, size } => {
+            let slot = &mut slots[id as usize];
+            if let Some(ptr) = slot.ptr {
+                let old = layout(slot.size, align, line)?;
+                // SAFETY: as for a free; on failure the old block stays
+                // live and in its slot.
+                let new = unsafe { alloc.reallocate(ptr, old, size) }
+                    .map_err(|error| Stop::Failed { line, error })?;
+                *slot = Slot {
+                    ptr: Some(new),
                     size,
                 };
-            }
-            Op::Free { id } => {
-                let slot = std::mem::replace(&mut slots[id as usize], EMPTY);
-                if let Some(ptr) = slot.ptr {
-                    let layout = layout(slot.size, align, line())?;
-                    // SAFETY: the slot holds a live block of this allocator,
-                    // allocated with this layout, and is emptied here.
-                    unsafe { alloc.deallocate(ptr, layout) };
-                }
-            }
-            Op::Realloc { id, size } => {
-                let slot = &mut slots[id as usize];
-                if let Some(ptr) = slot.ptr {
-                    let old = layout(slot.size, align, line())?;
-                    // SAFETY: as for a free; on failure the old block stays
-                    // live and in its slot.
-                    let new = unsafe { alloc.reallocate(ptr, old, size) }.map_err(|error| {
-                        Stop::Failed {
-                            line: line(),
-                            error,
-                        }
-                    })?;
-                    *slot = Slot {
-                        ptr: Some(new),
-                        size,
-                    };
-                }
             }
         }
     }
@@ -457,181 +457,40 @@ impl Job<'_> {
     }
 }
 
-/// Verifies what an allocator promises, operation by operation:
-///
-/// - every block is aligned as asked;
-/// - no block overlaps another live block;
-/// - a block's payload keeps its bytes: each block is filled with a pattern
-///   derived from its id, checked before it is freed or reallocated, and
-///   after a reallocation the kept prefix is checked again.
-pub struct Checker {
-    align: usize,
-    /// Live blocks with at least one byte: start -> (end, id).
-    live: BTreeMap<usize, (usize, u32)>,
-}
-
-/// The byte at `offset` of block `id`'s payload. Different ids get different
-/// sequences, so a block that lands on another's bytes is caught.
-#[inline]
-pub fn pattern(id: u32, offset: usize) -> u8 {
-    let seed = (u64::from(id).wrapping_add(1)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    let seed = (seed >> 56) as u8;
-    (seed ^ (offset >> 8) as u8).wrapping_add((offset as u8).wrapping_mul(31))
-}
-
-impl Checker {
-    /// A checker for blocks requested at `align`.
-    pub fn new(align: usize) -> Checker {
-        Checker {
-            align,
-            live: BTreeMap::new(),
-        }
-    }
-
-    /// Checks a new block's alignment and that it overlaps no live block,
-    /// then records it.
-    fn admit(&mut self, id: u32, ptr: NonNull<u8>, size: usize) -> Result<(), String> {
-        let start = ptr.as_ptr().addr();
-        if !start.is_multiple_of(self.align) {
-            return Err(format!(
-                "block {id} at {start:#x} is not aligned to {}",
-                self.align
-            ));
-        }
-        if size == 0 {
-            return Ok(());
-        }
-        let end = start
-            .checked_add(size)
-            .ok_or_else(|| format!("block {id} at {start:#x} wraps around the address space"))?;
-        // The nearest live block starting at or below `start`, and the first
-        // one starting above it: the only two that can overlap.
-        if let Some((&s, &(e, other))) = self.live.range(..=start).next_back() {
-            if e > start {
-                return Err(format!("block {id} ({start:#x}..{end:#x}) overlaps live block {other} ({s:#x}..{e:#x})"));
-            }
-        }
-        if let Some((&s, &(e, other))) = self.live.range(start + 1..).next() {
-            if s < end {
-                return Err(format!("block {id} ({start:#x}..{end:#x}) overlaps live block {other} ({s:#x}..{e:#x})"));
-            }
-        }
-        self.live.insert(start, (end, id));
-        Ok(())
-    }
-
-    fn forget(&mut self, ptr: NonNull<u8>, size: usize) {
-        if size != 0 {
-            self.live.remove(&ptr.as_ptr().addr());
-        }
-    }
-}
-
-/// Writes block `id`'s pattern into `range` of its payload.
-///
-/// # Safety
-///
-/// `ptr` must be a live block of at least `range.end` bytes that nothing
-/// else is using.
-unsafe fn fill(id: u32, ptr: NonNull<u8>, range: std::ops::Range<usize>) {
-    for offset in range {
-        // SAFETY: `offset` is inside the block (caller's guarantee).
-        unsafe { ptr.as_ptr().add(offset).write(pattern(id, offset)) };
-    }
-}
-
-/// Finds the first byte of `0..len` that lost block `id`'s pattern.
-///
-/// # Safety
-///
-/// As for [`fill`]: `ptr` is live for `len` bytes.
-unsafe fn verify(id: u32, ptr: NonNull<u8>, len: usize) -> Result<(), String> {
-    // SAFETY: live for `len` bytes (caller's guarantee), and nothing writes
-    // to it while the slice exists.
-    let bytes = unsafe { std::slice::from_raw_parts(ptr.as_ptr(), len) };
-    match bytes
-        .iter()
-        .enumerate()
-        .find(|&(offset, &b)| b != pattern(id, offset))
-    {
-        None => Ok(()),
-        Some((offset, &b)) => Err(format!(
-            "block {id}: payload byte {offset} changed (expected {:#04x}, found {b:#04x})",
-            pattern(id, offset)
-        )),
-    }
-}
-
-/// The warm-up pass with every check on.
+/// The warm-up pass with every check on: every operation goes through
+/// `allocators::checked::Checked`, the crate's shadow model (the same one the
+/// property tests use), and its first violation stops the pass with the
+/// trace line that caused it.
 fn checked_pass<A: RawAllocator>(
     alloc: &mut A,
     trace: &Trace,
     align: usize,
     slots: &mut [Slot],
-    checker: &mut Checker,
 ) -> Result<(), Stop> {
+    let mut checked = Checked::new(&mut *alloc);
+    let mut result = Ok(());
     for (i, op) in trace.ops.iter().enumerate() {
         let line = trace.lines[i];
-        let violation = |message: String| Stop::Violation { line, message };
-        match *op {
-            Op::Alloc { id, size } => {
-                let ptr = alloc
-                    .allocate(layout(size, align, line)?)
-                    .map_err(|error| Stop::Failed { line, error })?;
-                checker.admit(id, ptr, size).map_err(violation)?;
-                // SAFETY: a fresh block of `size` bytes.
-                unsafe { fill(id, ptr, 0..size) };
-                slots[id as usize] = Slot {
-                    ptr: Some(ptr),
-                    size,
-                };
-            }
-            Op::Free { id } => {
-                let slot = std::mem::replace(&mut slots[id as usize], EMPTY);
-                if let Some(ptr) = slot.ptr {
-                    // SAFETY: the slot's block is live for `size` bytes.
-                    unsafe { verify(id, ptr, slot.size) }.map_err(violation)?;
-                    checker.forget(ptr, slot.size);
-                    // SAFETY: a live block with this layout, emptied above.
-                    unsafe { alloc.deallocate(ptr, layout(slot.size, align, line)?) };
-                }
-            }
-            Op::Realloc { id, size } => {
-                let slot = slots[id as usize];
-                if let Some(ptr) = slot.ptr {
-                    // SAFETY: the slot's block is live for `slot.size` bytes.
-                    unsafe { verify(id, ptr, slot.size) }.map_err(violation)?;
-                    checker.forget(ptr, slot.size);
-                    // SAFETY: a live block with this layout.
-                    let new = match unsafe {
-                        alloc.reallocate(ptr, layout(slot.size, align, line)?, size)
-                    } {
-                        Ok(new) => new,
-                        Err(error) => {
-                            // The old block is still live, as it was.
-                            checker.admit(id, ptr, slot.size).map_err(violation)?;
-                            return Err(Stop::Failed { line, error });
-                        }
-                    };
-                    checker.admit(id, new, size).map_err(violation)?;
-                    let kept = slot.size.min(size);
-                    // SAFETY: the new block is live for `size >= kept` bytes.
-                    unsafe { verify(id, new, kept) }
-                        .map_err(|m| violation(format!("after reallocation, {m}")))?;
-                    // SAFETY: as above, and `size` is the block's size.
-                    unsafe { fill(id, new, kept..size) };
-                    slots[id as usize] = Slot {
-                        ptr: Some(new),
-                        size,
-                    };
-                }
-            }
+        result = apply(&mut checked, op, line, align, slots);
+        if let Some(violation) = checked.violation() {
+            return Err(Stop::Violation {
+                line,
+                message: violation.to_string(),
+            });
         }
-        alloc
-            .check()
-            .map_err(|e| violation(format!("heap checker: {e}")))?;
+        if result.is_err() {
+            break;
+        }
     }
-    Ok(())
+    // The blocks still live go back through the checker too.
+    free_all(&mut checked, slots, align);
+    match checked.violation() {
+        Some(violation) => Err(Stop::Violation {
+            line: trace.lines.last().copied().unwrap_or(0),
+            message: format!("freeing the blocks left at the end: {violation}"),
+        }),
+        None => result,
+    }
 }
 
 #[cfg(test)]
@@ -772,6 +631,6 @@ mod tests {
             panic!("{out:?}")
         };
         assert_eq!(line, 3);
-        assert!(message.contains("overlaps live block 0"), "{message}");
+        assert!(message.contains("overlaps the live block"), "{message}");
     }
 }
