@@ -187,7 +187,10 @@ impl<R> Reset for BumpAllocator<R> {
     }
 }
 
-impl<R> RawAllocator for BumpAllocator<R> {
+// SAFETY: every block lies in the region between `start` and the old
+// `top`, aligned as asked, and `top` moves past it, so no two live blocks
+// overlap (see `allocate`).
+unsafe impl<R> RawAllocator for BumpAllocator<R> {
     // ANCHOR: allocate
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {

@@ -112,6 +112,17 @@ impl Book {
     }
 }
 
+/// The book's allocators that exist only as a global allocator, as
+/// `(name, what it is)`: they need a `'static` shared heap and per-thread
+/// state, so they are not `RawAllocator`s and [`with_book!`](crate::with_book)
+/// cannot build them. The real-program driver (the lab's `dispatch`) and the
+/// scaling bench run them as `#[global_allocator]`;
+/// `tests/suite/thread_cache.rs` tests them.
+pub const GLOBAL_ONLY: [(&str, &str); 1] = [(
+    "thread-cached",
+    "the book's `ThreadCached`: per-thread caches in front of segregated free lists behind a lock",
+)];
+
 /// The allocators of [`Book::ALL`] that the stress test (`tests/suite/stress.rs`)
 /// runs: all of them, from [`with_book!`](crate::with_book).
 pub const STRESSED: [Book; 8] = Book::ALL;
@@ -285,7 +296,9 @@ macro_rules! each {
     };
 }
 
-impl<R: Region> RawAllocator for AnyBook<R> {
+// SAFETY: every call goes to the book allocator inside, which keeps the
+// promises.
+unsafe impl<R: Region> RawAllocator for AnyBook<R> {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         each!(self, |a| a.allocate(layout))

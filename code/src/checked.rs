@@ -264,7 +264,9 @@ impl<A: RawAllocator> Checked<A> {
     }
 }
 
-impl<A: RawAllocator> RawAllocator for Checked<A> {
+// SAFETY: every call goes to `A` unchanged (the model only reads and
+// writes the bytes of blocks `A` handed out), so `A`'s promises hold.
+unsafe impl<A: RawAllocator> RawAllocator for Checked<A> {
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         let result = self.inner.allocate(layout);
         if self.checking() {

@@ -264,7 +264,9 @@ impl Reset for GrowingBump {
     }
 }
 
-impl RawAllocator for GrowingBump {
+// SAFETY: every block lies in a chunk this allocator mapped, below the
+// previous block, aligned as asked; chunks live until the allocator drops.
+unsafe impl RawAllocator for GrowingBump {
     // ANCHOR: growing_allocate
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {

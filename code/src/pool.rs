@@ -261,7 +261,10 @@ impl<R> PoolAllocator<R> {
     // ANCHOR_END: debug_check
 }
 
-impl<R> RawAllocator for PoolAllocator<R> {
+// SAFETY: every block is a slot of the region, aligned to `slot_align`,
+// handed out only while it is off the free list (the module's invariants,
+// which `check` verifies and the tests exercise).
+unsafe impl<R> RawAllocator for PoolAllocator<R> {
     // ANCHOR: allocate
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {

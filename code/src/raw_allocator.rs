@@ -97,8 +97,18 @@ impl std::error::Error for HeapError {}
 /// Unlike `GlobalAlloc`, it takes `&mut self`, it reports failure as an
 /// `AllocError`, it can be inspected, and a zero-size request is valid: the
 /// block it returns is non-null and aligned, and has no bytes behind it.
+///
+/// # Safety
+///
+/// The trait is `unsafe` because code that uses an allocator trusts it:
+/// `Locked` hands its blocks to Rust as a `GlobalAlloc`, and an `Arena`
+/// writes values into them. An implementor promises that a block `allocate`
+/// or `reallocate` returns is valid for reads and writes of the requested
+/// size, aligned as asked, and used by nothing else until it is given back;
+/// that `reallocate` keeps the contents as documented; and that a failure
+/// leaves every live block as it was.
 // ANCHOR: trait_open
-pub trait RawAllocator {
+pub unsafe trait RawAllocator {
     // ANCHOR_END: trait_open
     // ANCHOR: contract
     /// Allocates a block of at least `layout.size()` bytes, aligned to
@@ -220,7 +230,8 @@ pub unsafe fn reallocate_by_copy<A: RawAllocator + ?Sized>(
 
 /// A borrowed allocator is an allocator: tools and adapters (such as
 /// `checked::Checked`) can wrap `&mut A` and leave the caller its allocator.
-impl<A: RawAllocator + ?Sized> RawAllocator for &mut A {
+// SAFETY: every call goes to `A`, which keeps the promises.
+unsafe impl<A: RawAllocator + ?Sized> RawAllocator for &mut A {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         (**self).allocate(layout)

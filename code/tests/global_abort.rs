@@ -37,7 +37,9 @@ const TRIP_SIZE: usize = 987_653;
 /// check panics, and otherwise forwards to the allocator it wraps.
 struct Tripwire<A>(A);
 
-impl<A: RawAllocator> RawAllocator for Tripwire<A> {
+// SAFETY: every call goes to `A`, which keeps the promises (the tripwire
+// only aborts).
+unsafe impl<A: RawAllocator> RawAllocator for Tripwire<A> {
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         assert!(layout.size() != TRIP_SIZE, "tripwire: invariant violated");
         self.0.allocate(layout)

@@ -62,7 +62,9 @@ impl SystemMalloc {
     }
 }
 
-impl RawAllocator for SystemMalloc {
+// SAFETY: every block comes from the peer allocator, which hands out
+// distinct, aligned blocks of its own memory.
+unsafe impl RawAllocator for SystemMalloc {
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         let layout = nonzero(layout);
         let ptr = if layout.align() <= MALLOC_ALIGNMENT {
@@ -170,7 +172,9 @@ impl<'h> LinkedListPeer<'h> {
     }
 }
 
-impl RawAllocator for LinkedListPeer<'_> {
+// SAFETY: every block comes from the peer allocator, which hands out
+// distinct, aligned blocks of its own memory.
+unsafe impl RawAllocator for LinkedListPeer<'_> {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         let layout = nonzero(layout);
@@ -240,7 +244,9 @@ impl<'h> TalcPeer<'h> {
     }
 }
 
-impl RawAllocator for TalcPeer<'_> {
+// SAFETY: every block comes from the peer allocator, which hands out
+// distinct, aligned blocks of its own memory.
+unsafe impl RawAllocator for TalcPeer<'_> {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         let layout = nonzero(layout);
@@ -360,7 +366,9 @@ impl BumpaloPeer<'_> {
     }
 }
 
-impl RawAllocator for BumpaloPeer<'_> {
+// SAFETY: every block comes from the peer allocator, which hands out
+// distinct, aligned blocks of its own memory.
+unsafe impl RawAllocator for BumpaloPeer<'_> {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         let block = self
@@ -497,7 +505,9 @@ impl MiMallocPeer {
     }
 }
 
-impl RawAllocator for MiMallocPeer {
+// SAFETY: every block comes from the peer allocator, which hands out
+// distinct, aligned blocks of its own memory.
+unsafe impl RawAllocator for MiMallocPeer {
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         use std::alloc::GlobalAlloc;
         // SAFETY: `nonzero` makes the size non-zero, as GlobalAlloc requires.

@@ -593,7 +593,9 @@ mod tests {
     /// An allocator that hands every block out at the same address: the
     /// checker must catch it.
     struct Liar(Vec<u8>);
-    impl RawAllocator for Liar {
+    // SAFETY: it breaks the promise on purpose, and only the checker looks
+    // at its blocks: the test is that the checker notices.
+    unsafe impl RawAllocator for Liar {
         fn allocate(&mut self, _: Layout) -> Result<NonNull<u8>, AllocError> {
             NonNull::new(
                 self.0

@@ -85,7 +85,8 @@ impl<A> OnFirstUse<A> {
     }
 }
 
-impl<A: RawAllocator> RawAllocator for OnFirstUse<A> {
+// SAFETY: every call goes to `A`, which keeps the promises.
+unsafe impl<A: RawAllocator> RawAllocator for OnFirstUse<A> {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         match &mut self.allocator {

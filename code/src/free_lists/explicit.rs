@@ -265,7 +265,10 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
     // ANCHOR_END: place
 }
 
-impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
+// SAFETY: a block is handed out only from the free list, and is unlinked
+// and marked allocated before it is returned; blocks tile the heap (the
+// module's invariants, verified by `check`).
+unsafe impl<M: HeapMemory> RawAllocator for ExplicitFreeList<M> {
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         let request = Request::new(layout)?;

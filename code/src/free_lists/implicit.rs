@@ -245,7 +245,10 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
     // ANCHOR_END: coalesce
 }
 
-impl<M: HeapMemory> RawAllocator for ImplicitFreeList<M> {
+// SAFETY: a block is handed out only when its header says it is free,
+// and is marked allocated before it is returned; blocks tile the heap, so
+// they never overlap (the module's invariants, verified by `check`).
+unsafe impl<M: HeapMemory> RawAllocator for ImplicitFreeList<M> {
     // ANCHOR: allocate
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
         let request = Request::new(layout)?;

@@ -19,7 +19,9 @@
 //! block larger than the request is split: a small request takes its high
 //! end and a large one its low end (see `place` in the source), so
 //! that small and large blocks do not interleave. Freed blocks are coalesced
-//! at once and pushed (LIFO) onto their class.
+//! at once and pushed (LIFO) onto their class. The free block at the top of
+//! the heap (the *wilderness*) is kept in no list: requests that no list
+//! fits are cut from it, and frees next to it merge into it.
 //!
 //! The heap grows in steps proportional to its size
 //! ([`GROW_FRACTION`](super::heap::GROW_FRACTION)), so a small heap is not
@@ -116,6 +118,12 @@ pub struct SegregatedFreeList<M> {
     quick_len: [u32; EXACT_CLASSES],
     /// The most blocks a quick list holds; 0 coalesces every free at once.
     quick_max: u32,
+    /// The *wilderness*: a free block that ends at the epilogue and is in
+    /// no list. Requests that no list can serve are cut from its low end,
+    /// and frees next to it merge into it, without touching a list.
+    top: Option<Block>,
+    /// Whether the heap keeps a wilderness block (off for the plain lists).
+    wilderness: bool,
 }
 
 impl<M> SegregatedFreeList<M> {
@@ -126,8 +134,9 @@ impl<M> SegregatedFreeList<M> {
     }
 
     /// An empty heap whose quick lists hold at most `max` blocks each; with
-    /// `max == 0` every free coalesces at once (the plain segregated lists
-    /// of CS:APP, which the book's figures and layout tests show).
+    /// `max == 0` every free coalesces at once and the top block is listed
+    /// like any other (the plain segregated lists of CS:APP, which the
+    /// book's figures and layout tests show).
     pub const fn with_quick_lists(memory: M, max: u32) -> SegregatedFreeList<M> {
         SegregatedFreeList {
             heap: Heap::proportional(memory),
@@ -136,6 +145,8 @@ impl<M> SegregatedFreeList<M> {
             quick: [None; EXACT_CLASSES],
             quick_len: [0; EXACT_CLASSES],
             quick_max: max,
+            top: None,
+            wilderness: max > 0,
         }
     }
 
@@ -389,23 +400,42 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
             let mut size = header.size();
             let next = block.plus(size);
             let next_header = next.header();
+            // Does the merged block end at the epilogue? Then it becomes
+            // the wilderness, and goes in no list.
+            let top;
             if next_header.is_allocated() {
                 next.set_header(next_header.with_prev_allocated(false));
+                top = self.wilderness && next == self.heap.epilogue();
             } else {
                 let next_size = next_header.size();
-                self.remove(next, next_size);
+                if Some(next) == self.top {
+                    top = true;
+                } else {
+                    self.remove(next, next_size);
+                    top = self.wilderness && next.plus(next_size) == self.heap.epilogue();
+                }
                 size += next_size;
             }
             if header.prev_allocated() {
                 block.set_free(size, true);
-                self.insert(block, size);
+                if top {
+                    self.top = Some(block);
+                } else {
+                    self.insert(block, size);
+                }
                 return block;
             }
             let prev = block.prev();
             let prev_size = prev.size();
             size += prev_size;
             prev.set_free(size, true);
-            if size_class(size) != size_class(prev_size) {
+            if top {
+                // Only a block that grew the heap has the wilderness below.
+                if Some(prev) != self.top {
+                    self.remove(prev, prev_size);
+                }
+                self.top = Some(prev);
+            } else if size_class(size) != size_class(prev_size) {
                 self.remove(prev, prev_size);
                 self.insert(prev, size);
             }
@@ -426,8 +456,80 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
             }
         }
         let block = self.grow_heap(need)?;
+        self.list_top();
         // SAFETY: `block` is a free block of this heap.
         Ok((block, unsafe { block.size() }))
+    }
+
+    /// Puts the wilderness block, if any, into the list of its class, for
+    /// the paths that only search lists (large alignments).
+    fn list_top(&mut self) {
+        if let Some(top) = self.top.take() {
+            // SAFETY: the wilderness is a free block of this heap in no list.
+            unsafe { self.insert(top, top.size()) };
+        }
+    }
+
+    // ANCHOR: take_top
+    /// Cuts a block of `size` bytes from the low end of the wilderness, or
+    /// `None` if the wilderness is missing or too small. No list changes:
+    /// the rest stays the wilderness. A small request is the exception: it
+    /// takes the high end, as `place` does, and the rest goes to a list.
+    #[inline]
+    fn take_top(&mut self, size: usize) -> Option<Block> {
+        let top = self.top?;
+        // SAFETY: the wilderness is a free block of this heap, in no list;
+        // both pieces lie inside it.
+        unsafe {
+            let header = top.header();
+            let free = header.size();
+            if free < size {
+                return None;
+            }
+            if size < EXACT_LIMIT && free - size >= MIN_BLOCK {
+                // A small request takes the high end, as in `place`: the
+                // rest is no longer on top, so it goes to its list.
+                self.top = None;
+                self.insert(top, free);
+                return Some(self.carve_back(top, free, size));
+            }
+            if free - size < MIN_BLOCK {
+                top.set_header(header.with_allocated(true));
+                top.plus(free).set_prev_allocated(true);
+                self.top = None;
+            } else {
+                top.set_header(header.with_allocated(true).with_size(size));
+                let rest = top.plus(size);
+                rest.set_free(free - size, true);
+                self.top = Some(rest);
+            }
+            Some(top)
+        }
+    }
+    // ANCHOR_END: take_top
+
+    /// `allocate` when neither a list nor the wilderness can serve `size`
+    /// bytes: empty the quick lists and search again, or grow the heap.
+    #[cold]
+    #[inline(never)]
+    fn allocate_slow(&mut self, size: usize) -> Result<Block, AllocError> {
+        if self.quick_blocks() > 0 {
+            self.consolidate();
+            if let Some((block, free)) = self.find_fit(size) {
+                // SAFETY: `block` is a listed free block of `free >= size` bytes.
+                return Ok(unsafe { self.place(block, free, size) });
+            }
+            if let Some(block) = self.take_top(size) {
+                return Ok(block);
+            }
+        }
+        let block = self.grow_heap(size)?;
+        if Some(block) == self.top {
+            return self.take_top(size).ok_or(AllocError::OutOfMemory);
+        }
+        // SAFETY: without a wilderness, the grown block is listed, and it
+        // holds at least `size` bytes.
+        unsafe { Ok(self.place(block, block.size(), size)) }
     }
 
     /// [`allocate`](RawAllocator::allocate) for an alignment above
@@ -435,6 +537,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     /// and the gap in front becomes a free block of its own.
     #[inline(never)]
     fn allocate_aligned(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
+        self.list_top();
         let request = Request::new(layout)?;
         let (block, gap) = match self.find_aligned_fit(&request) {
             Some(found) => found,
@@ -474,7 +577,10 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     }
 }
 
-impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
+// SAFETY: a block is handed out only from a free list or a quick list, and
+// is unlinked and marked allocated before it is returned; blocks tile the
+// heap (the module's invariants, verified by `check`).
+unsafe impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
     // ANCHOR: allocate
     #[inline]
     fn allocate(&mut self, layout: Layout) -> Result<NonNull<u8>, AllocError> {
@@ -488,12 +594,16 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
                 return Ok(unsafe { block.payload() });
             }
         }
-        let (block, free) = match self.find_fit(size) {
-            Some(found) => found,
-            None => self.grow_for(size)?,
+        let block = match self.find_fit(size) {
+            // SAFETY: `block` is a listed free block of `free >= size` bytes.
+            Some((block, free)) => unsafe { self.place(block, free, size) },
+            None => match self.take_top(size) {
+                Some(block) => block,
+                None => self.allocate_slow(size)?,
+            },
         };
-        // SAFETY: `block` is a listed free block of `free >= size` bytes.
-        unsafe { Ok(self.place(block, free, size).payload()) }
+        // SAFETY: `block` is an allocated block of this heap.
+        unsafe { Ok(block.payload()) }
     }
     // ANCHOR_END: allocate
 
@@ -541,7 +651,15 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
                 }
                 quick_blocks += 1;
             }
-            if free {
+            if free && Some(block) == self.top {
+                // SAFETY: as above; the block's size was checked.
+                if unsafe { block.next() } != self.heap.epilogue() {
+                    return Err(HeapError::new(
+                        block.addr(),
+                        "wilderness is not the top block",
+                    ));
+                }
+            } else if free {
                 // SAFETY: the block walk checked that `block` is a block.
                 let class = size_class(unsafe { block.size() });
                 if !self.lists[class].links_to(&self.heap, block) {
@@ -553,6 +671,13 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
             }
             Ok(())
         })?;
+        let free_blocks = free_blocks - usize::from(self.top.is_some());
+        if self
+            .top
+            .is_some_and(|top| !self.heap.is_header_addr(top.addr()))
+        {
+            return Err(HeapError::new(0, "wilderness outside the heap"));
+        }
         let mut listed = 0;
         for (class, list) in self.lists.iter().enumerate() {
             listed += list.check(&self.heap, free_blocks - listed, |block| {
@@ -582,8 +707,12 @@ impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
 }
 
 free_list_heap!(SegregatedFreeList, fn unlink(&mut self, block, size) {
-    // SAFETY: the caller's guarantee: `block` is listed with `size`.
-    unsafe { self.remove(block, size) }
+    if Some(block) == self.top {
+        self.top = None;
+    } else {
+        // SAFETY: the caller's guarantee: `block` is listed with `size`.
+        unsafe { self.remove(block, size) }
+    }
 });
 
 #[cfg(test)]
