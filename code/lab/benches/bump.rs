@@ -208,7 +208,7 @@ fn main() {
          | `bumpalo` 3 | {:.2} ns | {:.2} | {} |\n\
          | `System` (glibc malloc + free) | {:.2} ns | {:.2} | — |\n\n\
          bumpalo takes **{:.2}×** as long per block as the book's bump, and glibc's malloc and \
-         free **{:.1}×**. Instructions are counted by callgrind over {FAST_PATH_CALLS} calls \
+         free **{:.2}×**. Instructions are counted by callgrind over {FAST_PATH_CALLS} calls \
          of a non-inlined wrapper around one 24-byte allocation, call and return included.\n",
         per_block(ours),
         insns(ours_insns),

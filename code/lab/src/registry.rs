@@ -71,7 +71,7 @@ pub mod colour {
     /// glibc.
     pub const SYSTEM: u32 = 0x999933;
     /// mimalloc.
-    pub const MIMALLOC: u32 = 0x882255;
+    pub const MIMALLOC: u32 = 0xDDAA33;
     /// linked_list_allocator.
     pub const LLA: u32 = 0xE69F00;
     /// talc.
