@@ -9,17 +9,23 @@
 //!
 //! The names are the peers' ([`PEERS`]) and then every one of the book's
 //! ([`Book::ALL`]), built by [`allocators::with_book!`] over a
-//! `MAP_NORESERVE` reservation of [`RESERVE`] bytes on first use.
+//! `MAP_NORESERVE` reservation of [`RESERVE`] bytes on first use; then the
+//! book's global-only allocators ([`GLOBAL_ONLY`]): `thread-cached`, the
+//! book's `ThreadCached` in front of segregated free lists over such a
+//! reservation.
 
 use crate::peers::TalcPeer;
 use crate::reserve::{reserve, OnFirstUse};
-use allocators::catalog::{AnyBook, Book};
+use allocators::catalog::{AnyBook, Book, GLOBAL_ONLY};
 use allocators::global::Locked;
 use allocators::growing_bump::GrowingBump;
+use allocators::heap::RegionBreak;
 use allocators::os::Mapping;
 use allocators::raw_allocator::{AllocError, HeapError, RawAllocator};
 use allocators::region::{Buffer, Region};
+use allocators::segregated::SegregatedFreeList;
 use allocators::stats::Stats;
+use allocators::thread_cache::ThreadCached;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CStr;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -40,9 +46,9 @@ pub const PEERS: [(&str, &str); 3] = [
 ];
 
 /// Every allocator by name, in the order of the table: the peers, then
-/// [`Book::ALL`].
-pub const NAMES: [&str; PEERS.len() + Book::ALL.len()] = {
-    let mut names = [""; PEERS.len() + Book::ALL.len()];
+/// [`Book::ALL`], then [`GLOBAL_ONLY`].
+pub const NAMES: [&str; PEERS.len() + Book::ALL.len() + GLOBAL_ONLY.len()] = {
+    let mut names = [""; PEERS.len() + Book::ALL.len() + GLOBAL_ONLY.len()];
     let mut i = 0;
     while i < PEERS.len() {
         names[i] = PEERS[i].0;
@@ -53,6 +59,11 @@ pub const NAMES: [&str; PEERS.len() + Book::ALL.len()] = {
         names[PEERS.len() + j] = Book::ALL[j].name();
         j += 1;
     }
+    let mut k = 0;
+    while k < GLOBAL_ONLY.len() {
+        names[PEERS.len() + Book::ALL.len() + k] = GLOBAL_ONLY[k].0;
+        k += 1;
+    }
     names
 };
 
@@ -60,6 +71,9 @@ pub const NAMES: [&str; PEERS.len() + Book::ALL.len()] = {
 pub fn label(name: &str) -> Option<&'static str> {
     if let Some((_, label)) = PEERS.iter().find(|(n, _)| *n == name) {
         return Some(label);
+    }
+    if name == THREAD_CACHED_NAME {
+        return Some("book `ThreadCached` (segregated lists)");
     }
     Some(match Book::from_name(name)? {
         Book::Bump => "book `BumpAllocator` (never reuses)",
@@ -87,6 +101,19 @@ static BOOK: Locked<OnFirstUse<AnyBook<Mapping>>> =
         None => Err(AllocError::OutOfMemory),
     }));
 
+/// The name of the book's `ThreadCached`.
+const THREAD_CACHED_NAME: &str = GLOBAL_ONLY[0].0;
+
+/// The shared heap behind [`THREAD_CACHED`]: segregated free lists over a
+/// reservation of their own, built on first use.
+type CachedHeap = OnFirstUse<SegregatedFreeList<RegionBreak<Mapping>>>;
+static CACHED_HEAP: Locked<CachedHeap> = Locked::new(OnFirstUse::new(|| {
+    Ok(SegregatedFreeList::new(RegionBreak::new(reserve(RESERVE)?)))
+}));
+
+/// The book's per-thread caches in front of [`CACHED_HEAP`].
+static THREAD_CACHED: ThreadCached<CachedHeap> = ThreadCached::new(&CACHED_HEAP);
+
 /// talc over a reservation of its own, claimed whole on first use, behind
 /// the same `Locked` (a `std::sync::Mutex`) as the book's allocators: talc's
 /// core, like theirs, takes `&mut self`. The reservation is never unmapped
@@ -113,6 +140,8 @@ const MIMALLOC: u8 = 2;
 const TALC_CHOICE: u8 = 3;
 /// The first choice that is one of the book's.
 const FIRST_BOOK: u8 = PEERS.len() as u8 + 1;
+/// The choice of `thread-cached`.
+const THREAD_CACHED_CHOICE: u8 = FIRST_BOOK + Book::ALL.len() as u8;
 
 /// Reads `LAB_ALLOCATOR` without allocating. Unset means the driver, which
 /// runs on `System`.
@@ -172,6 +201,10 @@ macro_rules! dispatch {
                 let $a = &TALC;
                 $call
             }
+            THREAD_CACHED_CHOICE => {
+                let $a = &THREAD_CACHED;
+                $call
+            }
             SYSTEM | INVALID => {
                 let $a = &System;
                 $call
@@ -212,13 +245,17 @@ unsafe impl GlobalAlloc for Dispatch {
 
 /// The counters and heap check of an allocator behind `Locked` (the book's,
 /// and talc), or `None` for `System` and mimalloc, which keep their own
-/// books.
+/// books. For `thread-cached`, the counters are the shared heap's: they
+/// count the batches of refills and drains, not the program's calls, and
+/// the check is `ThreadCached::check` (the shared heap, and the calling
+/// thread's cache).
 pub fn heap_stats() -> Option<(Stats, Result<(), HeapError>)> {
     fn of<A: RawAllocator>(heap: &Locked<A>) -> Option<(Stats, Result<(), HeapError>)> {
         Some((heap.stats(), heap.with_allocator(|a| a.check())))
     }
     match choice() {
         TALC_CHOICE => of(&TALC),
+        THREAD_CACHED_CHOICE => Some((CACHED_HEAP.stats(), THREAD_CACHED.check())),
         SYSTEM | MIMALLOC | INVALID => None,
         _ => of(&BOOK),
     }

@@ -30,8 +30,14 @@ fn every_allocator_has_its_own_colour() {
 fn workload_lists_every_book_allocator_after_the_peers() {
     let peers: Vec<&str> = lab::dispatch::PEERS.iter().map(|(n, _)| *n).collect();
     let names = lab::dispatch::NAMES;
+    let books = book_names();
+    let global_only: Vec<&str> = allocators::catalog::GLOBAL_ONLY
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
     assert_eq!(&names[..peers.len()], &peers[..]);
-    assert_eq!(&names[peers.len()..], &book_names()[..]);
+    assert_eq!(&names[peers.len()..peers.len() + books.len()], &books[..]);
+    assert_eq!(&names[peers.len() + books.len()..], &global_only[..]);
     for name in names {
         assert!(lab::dispatch::label(name).is_some(), "{name} has a label");
     }

@@ -406,7 +406,8 @@ fn run(lab: &std::path::Path, args: Args) -> Result<(), Box<dyn std::error::Erro
     .draw(&imgs.join("lab-throughput.svg"))?;
     let (utilization, not_measured) = shown(series(&|_, r| r.util(), false));
     BarChart {
-        title: "Utilization: peak live payload ÷ peak heap footprint (higher is better; a selection)",
+        title:
+            "Utilization: peak live payload ÷ peak heap footprint (higher is better; a selection)",
         y_label: "utilization",
         groups: &groups,
         series: &utilization,

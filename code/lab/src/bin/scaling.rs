@@ -14,6 +14,9 @@
 //!   what the lock alone does;
 //! - glibc malloc (`System`) and `mimalloc` as they are: per-thread caches
 //!   and arenas, no global lock.
+//! - `ThreadCached<SegregatedFreeList>`: the same heap and lock behind the
+//!   book's per-thread caches. Its threads are joined, so every cache goes
+//!   back to the heap (in its thread-local destructor) inside the timed run;
 //! - a control: the same steps with no allocator at all, which shows how
 //!   far any program could scale on the (shared) machine during the run.
 //!
@@ -29,6 +32,7 @@ use allocators::global::Locked;
 use allocators::heap::RegionBreak;
 use allocators::region::Buffer;
 use allocators::segregated::SegregatedFreeList;
+use allocators::thread_cache::{ThreadCached, BATCH, CACHE_LIMIT};
 use lab::machine::Machine;
 use lab::peers::SystemMalloc;
 use lab::region::TraceHeap;
@@ -36,6 +40,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
 
@@ -171,16 +176,41 @@ fn run_with(threads: usize, program: impl Fn(u64) -> usize + Sync) -> Result<f64
     Ok(black_box(seconds))
 }
 
+/// The lock trips (refills and drains) of the last `ThreadCached` run, and
+/// its calls: `ThreadCached::lock_trips` after the threads are joined.
+static TRIPS: AtomicU64 = AtomicU64::new(0);
+
+/// Runs the program on `threads` threads with per-thread caches of `batch`
+/// in front of a fresh `Locked<SegregatedFreeList>` over `heap`.
+fn thread_cached(heap: &'static TraceHeap, batch: u32, threads: usize) -> Result<f64, String> {
+    // SAFETY: only this allocator uses the heap during the run; the threads
+    // are joined (their caches given back) before the next run builds
+    // another over it.
+    let region: Buffer<'static> = unsafe { heap.region() };
+    // A cache's owner must be `'static`: one small leak per run.
+    let shared: &'static Locked<_> = Box::leak(Box::new(Locked::new(SegregatedFreeList::new(
+        RegionBreak::new(region),
+    ))));
+    let cached = ThreadCached::with_batch(shared, batch);
+    let seconds = run(&cached, threads)?;
+    let (refills, drains) = cached.lock_trips();
+    TRIPS.store(refills + drains, Ordering::Relaxed);
+    shared
+        .with_allocator(|a| allocators::raw_allocator::RawAllocator::check(a))
+        .map_err(|e| format!("heap check after the run: {e}"))?;
+    Ok(seconds)
+}
+
 /// An allocator under test: a name, and a way to run it on `threads`.
 struct Contender {
-    name: &'static str,
+    name: String,
     run: Box<dyn Fn(usize) -> Result<f64, String>>,
 }
 
-fn contenders(heap: &'static TraceHeap) -> Vec<Contender> {
-    vec![
+fn contenders(heap: &'static TraceHeap, batches: &[u32]) -> Vec<Contender> {
+    let mut list = vec![
         Contender {
-            name: "`Locked<SegregatedFreeList>` (book)",
+            name: "`Locked<SegregatedFreeList>` (book)".to_string(),
             run: Box::new(move |threads| {
                 // SAFETY: only this allocator uses the heap during the run;
                 // it is dropped before the next run builds another.
@@ -190,35 +220,55 @@ fn contenders(heap: &'static TraceHeap) -> Vec<Contender> {
             }),
         },
         Contender {
-            name: "`Locked<glibc malloc>` (same lock)",
+            name: "`Locked<glibc malloc>` (same lock)".to_string(),
             run: Box::new(|threads| run(&Locked::new(SystemMalloc::new()), threads)),
         },
         Contender {
-            name: "glibc malloc (`System`)",
+            name: "glibc malloc (`System`)".to_string(),
             run: Box::new(|threads| run(&System, threads)),
         },
         Contender {
-            name: "`mimalloc`",
+            name: "`mimalloc`".to_string(),
             run: Box::new(|threads| run(&mimalloc::MiMalloc, threads)),
         },
-        Contender {
-            name: "control: the same steps, no allocator",
-            run: Box::new(|threads| run_with(threads, control)),
-        },
-    ]
+    ];
+    for &batch in batches {
+        list.push(Contender {
+            name: if batch == BATCH {
+                "`ThreadCached<SegregatedFreeList>` (book)".to_string()
+            } else {
+                format!("`ThreadCached` (book), batch {batch}")
+            },
+            run: Box::new(move |threads| thread_cached(heap, batch, threads)),
+        });
+    }
+    list.push(Contender {
+        name: "control: the same steps, no allocator".to_string(),
+        run: Box::new(|threads| run_with(threads, control)),
+    });
+    list
 }
 
-const USAGE: &str = "usage: scaling [--reps N] [--out FILE | --no-write]
-  --reps N      timed repetitions per thread count (default 9)
+const USAGE: &str = "usage: scaling [--reps N] [--batches LIST] [--out FILE | --no-write]
+  --reps N        timed repetitions per thread count (default 9)
+  --batches LIST  ThreadCached batch sizes, comma-separated (default: its BATCH)
   --out FILE    where the table goes (default imgs/scaling-table.md)
   --no-write    print only
   -h, --help    this text
 ";
 
-/// The repetitions and the output file, or `None` after `--help`.
-fn parse_args() -> Result<Option<(usize, Option<PathBuf>)>, lexopt::Error> {
+/// What the command line asks for.
+struct Args {
+    reps: usize,
+    batches: Vec<u32>,
+    out: Option<PathBuf>,
+}
+
+/// The arguments, or `None` after `--help`.
+fn parse_args() -> Result<Option<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut reps = 9;
+    let mut batches = vec![BATCH];
     let mut out =
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/scaling-table.md"));
     let mut parser = lexopt::Parser::from_env();
@@ -229,21 +279,33 @@ fn parse_args() -> Result<Option<(usize, Option<PathBuf>)>, lexopt::Error> {
                 return Ok(None);
             }
             Long("reps") => reps = lab::cli::positive(&mut parser, "--reps")?,
+            Long("batches") => {
+                let list = parser.value()?.string()?;
+                batches = list
+                    .split(',')
+                    .map(|b| match b.trim().parse::<u32>() {
+                        Ok(b) if b > 0 => Ok(b),
+                        _ => Err(lexopt::Error::from(format!(
+                            "--batches: bad batch size {b:?}"
+                        ))),
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
             Long("out") => out = Some(parser.value()?.into()),
             Long("no-write") => out = None,
             _ => return Err(arg.unexpected()),
         }
     }
-    Ok(Some((reps, out)))
+    Ok(Some(Args { reps, batches, out }))
 }
 
 fn main() -> ExitCode {
-    let (reps, out) = match parse_args() {
+    let args = match parse_args() {
         Ok(Some(args)) => args,
         Ok(None) => return ExitCode::SUCCESS,
         Err(e) => return lab::cli::usage_error("scaling", e),
     };
-    match scaling(reps, out) {
+    match scaling(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("scaling: {message}");
@@ -252,7 +314,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn scaling(reps: usize, out: Option<PathBuf>) -> Result<(), String> {
+fn scaling(Args { reps, batches, out }: Args) -> Result<(), String> {
     let machine = Machine::current();
     if machine.profile != "release" {
         eprintln!("note: a debug build; measure with `{COMMAND}`");
@@ -260,7 +322,7 @@ fn scaling(reps: usize, out: Option<PathBuf>) -> Result<(), String> {
     let heap: &'static TraceHeap = Box::leak(Box::new(
         TraceHeap::new(HEAP).map_err(|e| format!("mapping a {HEAP}-byte heap: {e}"))?,
     ));
-    let contenders = contenders(heap);
+    let contenders = contenders(heap, &batches);
     for contender in &contenders {
         // Warm-up: page faults, glibc's arenas, mimalloc's thread heaps.
         (contender.run)(THREADS[THREADS.len() - 1])
@@ -270,18 +332,22 @@ fn scaling(reps: usize, out: Option<PathBuf>) -> Result<(), String> {
     // each repetition measures every cell once, so a burst of load from
     // elsewhere on a shared machine hits all of them alike.
     let mut rates = vec![vec![Vec::new(); THREADS.len()]; contenders.len()];
+    // Lock trips per 1,000 calls of each `ThreadCached` cell, likewise.
+    let mut trips = vec![vec![Vec::new(); THREADS.len()]; contenders.len()];
     for _ in 0..reps {
         for (c, contender) in contenders.iter().enumerate() {
             for (t, &threads) in THREADS.iter().enumerate() {
                 let seconds =
                     (contender.run)(threads).map_err(|e| format!("{}: {e}", contender.name))?;
                 rates[c][t].push((threads * STEPS) as f64 / seconds / 1e6);
+                let trip_count = TRIPS.swap(0, Ordering::Relaxed);
+                trips[c][t].push(trip_count as f64 * 1000.0 / (threads * STEPS) as f64);
             }
         }
     }
     let mut rows = Vec::new();
     let mut spread: f64 = 1.0;
-    for (contender, cells) in contenders.iter().zip(rates) {
+    for ((contender, cells), trip_cells) in contenders.iter().zip(rates).zip(trips) {
         let mut medians = Vec::new();
         for (threads, cell) in THREADS.iter().zip(cells) {
             let (min, max) = cell.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &r| {
@@ -290,12 +356,16 @@ fn scaling(reps: usize, out: Option<PathBuf>) -> Result<(), String> {
             spread = spread.max(max / min);
             let rate = lab::replay::median(&cell).unwrap_or(f64::NAN);
             eprintln!(
-                "{:40} {threads} threads: {rate:7.2} M steps/s (runs {min:.1} to {max:.1})",
+                "{:45} {threads} threads: {rate:7.2} M steps/s (runs {min:.1} to {max:.1})",
                 contender.name
             );
             medians.push(rate);
         }
-        rows.push((contender.name, medians));
+        let trip_medians: Vec<f64> = trip_cells
+            .iter()
+            .map(|cell| lab::replay::median(cell).unwrap_or(0.0))
+            .collect();
+        rows.push((contender.name.as_str(), medians, trip_medians));
     }
     let mut text = format!("<!-- Generated by `{COMMAND}`; do not edit. -->\n\n| allocator |");
     for threads in THREADS {
@@ -309,7 +379,7 @@ fn scaling(reps: usize, out: Option<PathBuf>) -> Result<(), String> {
         text.push_str("--:|");
     }
     text.push('\n');
-    for (name, rates) in &rows {
+    for (name, rates, _) in &rows {
         text.push_str(&format!("| {name} |"));
         for rate in rates {
             text.push_str(&format!(" {rate:.1} |"));
@@ -320,24 +390,44 @@ fn scaling(reps: usize, out: Option<PathBuf>) -> Result<(), String> {
             rates[2] / rates[0]
         ));
     }
+    text.push_str(
+        "\nMillions of steps per second, all threads together (the median of the runs). \
+         Perfect scaling would double the rate from 1 to 2 threads; the control row shows how far this machine let \
+         any program scale during the run.\n",
+    );
+    // Lock trips of the ThreadCached rows, per 1,000 calls.
+    let mut trip_lines = String::new();
+    for (name, _, trips) in rows.iter().filter(|(_, _, t)| t.iter().any(|&x| x > 0.0)) {
+        trip_lines.push_str(&format!(
+            "- {name}: {} lock trips (refills and drains) per 1,000 calls on 1, 2 and 4 threads.\n",
+            trips
+                .iter()
+                .map(|t| format!("{t:.2}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // The control's 2-thread scaling: how much of a second core this run had.
+    let control = rows.last().map_or(0.0, |(_, rates, _)| rates[1] / rates[0]);
     text.push_str(&format!(
-        "\nMillions of steps per second, all threads together: the median of {reps} runs, after a warm-up run; each \
-         repetition measures every cell once, round robin. The runs of one cell differ by up to {spread:.1}× (the \
-         machine is shared). Every \
-         thread takes {STEPS} steps on its own {SLOTS} slots: allocate 8 to 512 bytes into an empty slot, or free \
-         (three times in four) or resize the block in a full one, writing the block's first and last byte. Perfect \
-         scaling would double the rate from 1 to 2 threads. **The machine has {cores} cores**, so 4 threads cannot \
-         run faster than 2: they only add contention and context switches. \
-         The control row runs the same steps without allocating (each slot a fixed piece of the thread's own buffer): \
-         nothing is shared, so its scaling is what the machine (a VM whose cores other jobs share) gave any \
-         program during this run; read the allocators' scaling against it.\n\n\
-         Measured by `{COMMAND}` on {summary}.\n",
+        "\n<details><summary>How it was measured</summary>\n\n\
+         The median of {reps} runs, after a warm-up run; each repetition measures every cell once, round robin. The \
+         runs of one cell differ by up to {spread:.1}× (the machine is shared). Every thread takes {STEPS} steps on \
+         its own {SLOTS} slots: allocate 8 to 512 bytes into an empty slot, or free (three times in four) or resize \
+         the block in a full one, writing the block's first and last byte. **The machine has {cores} cores**, so 4 \
+         threads cannot run faster than 2: they only add contention and context switches. The control row runs the \
+         same steps without allocating (each slot a fixed piece of the thread's own buffer): nothing is shared, so \
+         its scaling is what the machine (a VM whose cores other jobs share) gave any program during this run; read \
+         the allocators' scaling against it. The `ThreadCached` threads are joined inside the timed run, so giving \
+         their caches back (in each thread's thread-local destructor) is timed too, and the shared heap's checker \
+         runs after every run (untimed). Its caches serve requests of at most {CACHE_LIMIT} bytes: larger ones \
+         (about half of this program's, which asks for up to 512) take the lock on every call, and only the \
+         trips of the cached classes count below.\n\n\
+         {trip_lines}\n\
+         Measured by `{COMMAND}` on {summary}.\n\n</details>\n",
         cores = machine.cores,
-        spread = spread,
         summary = machine.summary(),
     ));
-    // The control's 2-thread scaling: how much of a second core this run had.
-    let control = rows.last().map_or(0.0, |(_, rates)| rates[1] / rates[0]);
     if control < 1.6 {
         text.push_str(&format!(
             "\n**Warning**: the control scaled only {control:.2}× on 2 threads: other jobs held the second core for \
@@ -345,6 +435,7 @@ fn scaling(reps: usize, out: Option<PathBuf>) -> Result<(), String> {
         ));
         eprintln!("warning: the control scaled only {control:.2}× on 2 threads (a busy machine)");
     }
+    print!("{trip_lines}");
     println!("\n{text}");
     if let Some(path) = out {
         std::fs::write(&path, &text).map_err(|e| format!("writing {}: {e}", path.display()))?;
