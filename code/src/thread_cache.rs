@@ -13,8 +13,8 @@
 //!
 //! # Size classes
 //!
-//! Class `c` holds blocks of `16 * (c + 1)` bytes, aligned to 16: sixteen
-//! classes, up to 256 bytes. Every cached block is allocated from the shared
+//! Class `c` holds blocks of `16 * (c + 1)` bytes, aligned to 16: 32
+//! classes, up to 512 bytes (glibc's tcache goes to 1032). Every cached block is allocated from the shared
 //! heap with its class's layout (`class_layout`), and given back with the
 //! same layout, whichever thread gives it back: the shared heap sees
 //! consistent calls, and a block can move between caches freely.
@@ -97,9 +97,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 pub const CACHE_ALIGN: usize = 16;
 
 /// How many size classes a cache has: one per 16 bytes.
-pub const CACHED_CLASSES: usize = 16;
+pub const CACHED_CLASSES: usize = 32;
 
-/// The largest request a cache serves: 256 bytes.
+/// The largest request a cache serves: 512 bytes.
 pub const CACHE_LIMIT: usize = CACHED_CLASSES * CACHE_ALIGN;
 
 /// How many blocks a refill takes from the shared heap, and a drain gives
@@ -124,7 +124,7 @@ pub const fn cache_class(layout: Layout) -> Option<usize> {
 #[inline]
 pub const fn class_layout(class: usize) -> Layout {
     assert!(class < CACHED_CLASSES, "class_layout: no such class");
-    // SAFETY: the size is at most 256 and the alignment a power of two, so
+    // SAFETY: the size is at most 512 and the alignment a power of two, so
     // the size rounded up to the alignment does not overflow.
     unsafe { Layout::from_size_align_unchecked((class + 1) * CACHE_ALIGN, CACHE_ALIGN) }
 }
@@ -585,7 +585,9 @@ mod tests {
         assert_eq!(cache_class(l(16, 16)), Some(0));
         assert_eq!(cache_class(l(17, 8)), Some(1));
         assert_eq!(cache_class(l(256, 1)), Some(15));
-        assert_eq!(cache_class(l(257, 1)), None);
+        assert_eq!(cache_class(l(512, 1)), Some(31));
+        assert_eq!(cache_class(l(513, 1)), None);
+        assert_eq!(cache_class(l(257, 1)), Some(16));
         assert_eq!(cache_class(l(8, 32)), None);
         for size in 0..=CACHE_LIMIT {
             let class = cache_class(l(size, 1)).unwrap();
