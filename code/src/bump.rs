@@ -233,7 +233,9 @@ unsafe impl<R> RawAllocator for BumpAllocator<R> {
             self.note_footprint();
             // SAFETY: `ptr` is a live block of this region (caller's
             // guarantee), so its end is inside the region or one past it.
-            self.top = unsafe { ptr.add(layout.size()) };
+            // From `top`, not `ptr`: the same address, but `ptr` may carry
+            // permission for its block only (a `Box` hands it back so).
+            self.top = unsafe { self.top.add(layout.size()) };
             debug_assert!(
                 self.top <= self.end,
                 "top {:p} is above the end {:p}",
@@ -264,8 +266,9 @@ unsafe impl<R> RawAllocator for BumpAllocator<R> {
         if ptr == self.top {
             self.note_footprint();
             let saved_top = self.top;
-            // SAFETY: as in `deallocate`, the block's end is in the region.
-            self.top = unsafe { ptr.add(old.size()) };
+            // SAFETY: as in `deallocate`, the block's end is in the region
+            // (and, as there, the pointer is built from `top`).
+            self.top = unsafe { self.top.add(old.size()) };
             match self.allocate(new_layout) {
                 Ok(block) => {
                     // SAFETY: both ranges lie in the region; the old contents

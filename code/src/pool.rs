@@ -287,7 +287,12 @@ unsafe impl<R> RawAllocator for PoolAllocator<R> {
     #[inline]
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, _layout: Layout) {
         self.debug_check_live(ptr);
-        let slot = ptr.cast::<FreeSlot>();
+        // Rebuilt from the pool's own pointer: `ptr` may carry permission for
+        // the object only (a `Box<u8>` hands back one byte's), and the link
+        // fills the whole slot.
+        let slot = NonNull::new(self.slots.as_ptr().with_addr(ptr.as_ptr().addr()))
+            .unwrap_or(ptr)
+            .cast::<FreeSlot>();
         // SAFETY: `ptr` is a live slot of this pool (the caller's guarantee):
         // inside the region, aligned and large enough for a FreeSlot, and the
         // caller will not use it again, so the pool may write the link.

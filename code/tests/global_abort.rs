@@ -86,7 +86,12 @@ static mut MEMORY: Memory = Memory([0; HEAP_SIZE]);
 
 type Heap = Tripwire<SegregatedFreeList<RegionBreak<Buffer<'static>>>>;
 
-#[global_allocator]
+// Not under Miri: these tests start child processes, which Miri cannot, and
+// Stacked Borrows forbids what every free-list allocator does in `dealloc`
+// when a `Box` is freed while it is still a protected function argument
+// (std frees a thread's boxed closure so): writing the free-list links into
+// the freed bytes. The rule is an open question of Rust's aliasing model.
+#[cfg_attr(not(miri), global_allocator)]
 static HEAP: Locked<Heap> = Locked::new(Tripwire(SegregatedFreeList::new(RegionBreak::new(
     // SAFETY: `&raw mut` takes MEMORY's address without a reference, and
     // only this allocator ever touches MEMORY.
@@ -228,6 +233,7 @@ fn panic_in_a_local_locked_aborts() {
 
 /// The global allocator still works normally in the parent.
 #[test]
+#[cfg_attr(miri, ignore = "HEAP is not the global allocator under Miri")]
 fn normal_use_does_not_abort() {
     let v: Vec<u64> = (0..10_000).collect();
     assert_eq!(v.iter().sum::<u64>(), 49_995_000);

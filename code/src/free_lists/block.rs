@@ -241,16 +241,25 @@ impl Block {
         self.0
     }
 
-    /// The block that owns `payload`.
+    /// The block that owns `payload`, as a pointer made from `heap`, a
+    /// pointer into the same heap.
+    ///
+    /// The header is rebuilt from the heap's own pointer, not from
+    /// `payload`: a pointer the program hands back may carry permission for
+    /// the payload only (a `Box` gives its pointer back so), and the header
+    /// lies outside the payload. Under Miri's Stacked Borrows, reading it
+    /// through `payload` is undefined behaviour.
     ///
     /// # Safety
     ///
-    /// `payload` must be a payload pointer of a block of a live heap (one
-    /// word above its header, in the same allocation).
+    /// `payload` must be a payload pointer of a block of the live heap that
+    /// `heap` points into.
     #[inline]
-    pub(crate) unsafe fn from_payload(payload: NonNull<u8>) -> Block {
-        // SAFETY: the header lies one word below the payload, in the heap.
-        Block(unsafe { payload.sub(WORD) })
+    pub(crate) unsafe fn from_payload(heap: NonNull<u8>, payload: NonNull<u8>) -> Block {
+        let header = payload.as_ptr().addr() - WORD;
+        // SAFETY: a payload is one word above its header, and both lie in
+        // the heap; the address is not zero, since the heap is not at zero.
+        Block(unsafe { NonNull::new_unchecked(heap.as_ptr().with_addr(header)) })
     }
 
     /// The block's payload, one word above the header.

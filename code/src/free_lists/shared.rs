@@ -46,9 +46,9 @@ pub(crate) trait FreeListHeap {
     /// `ptr` is a live payload of this heap, allocated with `layout`.
     #[inline]
     unsafe fn live_block(&self, ptr: NonNull<u8>, layout: Layout) -> Block {
-        // SAFETY: `ptr` is a live payload (the caller's guarantee), so its
-        // header is one word below it.
-        let block = unsafe { Block::from_payload(ptr) };
+        // SAFETY: `ptr` is a live payload of this heap (the caller's
+        // guarantee), and the heap's first block points into the same heap.
+        let block = unsafe { Block::from_payload(self.heap().first().as_ptr(), ptr) };
         self.heap().debug_check_live(block, layout);
         block
     }
