@@ -28,7 +28,8 @@
 //! `record-trace`, `lab-report`, `workload` (a real program under every
 //! allocator, one process each), `scaling` (threads against the lock),
 //! `cost-curve` (time per operation against the number of live blocks) and
-//! `score` (the capstone's score for `Mine`, `cargo score-mine`).
+//! `score` (the capstone's score for `Mine`, `cargo score-mine`) and `stepper` (a reader's
+//! own trace, recorded for the heap stepper).
 //! See `code/lab/README.md`.
 
 #![deny(unsafe_op_in_unsafe_fn)]
