@@ -303,7 +303,13 @@ pub fn transform(document: Value) -> Result<Value, String> {
             cities.entry(city).or_default().push((score, summary));
         }
     }
-    let cities: Map<String, Value> = cities
+    Ok(json!({ "seed": document.remove("seed"), "cities": rank_cities(cities) }))
+}
+
+/// Each city's users sorted by score (highest first, then by id), counted
+/// and summed up.
+fn rank_cities(cities: BTreeMap<String, Vec<(u64, Value)>>) -> Map<String, Value> {
+    cities
         .into_iter()
         .map(|(city, mut users)| {
             users.sort_by(|a, b| {
@@ -315,8 +321,7 @@ pub fn transform(document: Value) -> Result<Value, String> {
             let city_value = json!({ "count": users.len(), "total_score": total, "users": users });
             (city, city_value)
         })
-        .collect();
-    Ok(json!({ "seed": document.remove("seed"), "cities": cities }))
+        .collect()
 }
 
 /// The JSON workload: generate a document of about `target_bytes`, parse,
@@ -358,10 +363,19 @@ pub fn json(target_bytes: usize, seed: u64) -> Result<(Digest, Shape, usize, Pha
 /// with headings, paragraphs with emphasis, code and links, nested lists,
 /// quotes, code blocks and tables.
 pub fn generate_markdown(target_bytes: usize, seed: u64) -> String {
+    markdown_sections(target_bytes, seed).0
+}
+
+/// The document [`generate_markdown`] makes, and where each of its sections
+/// starts. A section ends every block it opens, so each renders on its own
+/// to the same HTML as in the whole document.
+fn markdown_sections(target_bytes: usize, seed: u64) -> (String, Vec<usize>) {
     let mut rng = Rng::new(seed);
     let mut doc = String::new();
+    let mut starts = Vec::new();
     let mut section = 0;
     while doc.len() < target_bytes {
+        starts.push(doc.len());
         section += 1;
         // `write!` to a String cannot fail.
         let _ = writeln!(doc, "## {section}. {}\n", rng.sentence(3));
@@ -415,7 +429,7 @@ pub fn generate_markdown(target_bytes: usize, seed: u64) -> String {
         }
         doc.push('\n');
     }
-    doc
+    (doc, starts)
 }
 
 /// The Markdown workload: generate a document of about `target_bytes` and
@@ -527,7 +541,7 @@ pub fn index(target_bytes: usize, seed: u64) -> (Digest, IndexShape, usize, Phas
     let start = Instant::now();
     let vocabulary = Vocabulary::new(&mut rng);
     // Long-lived: the index, and per document its title and first sentence.
-    let mut postings: BTreeMap<String, Vec<(u32, u16)>> = BTreeMap::new();
+    let mut postings: Postings = BTreeMap::new();
     let mut titles: Vec<String> = Vec::new();
     let mut snippets: Vec<String> = Vec::new();
     let mut corpus_bytes = 0;
@@ -538,18 +552,8 @@ pub fn index(target_bytes: usize, seed: u64) -> (Digest, IndexShape, usize, Phas
         corpus_bytes += title.len() + body.len();
         let id = titles.len() as u32;
         // Short-lived: the tokens and the document's term counts.
-        let tokens: Vec<String> = title
-            .split_whitespace()
-            .chain(body.split(|c: char| !c.is_alphanumeric()))
-            .filter(|t| !t.is_empty())
-            .map(str::to_lowercase)
-            .collect();
-        let mut counts: BTreeMap<&str, u16> = BTreeMap::new();
-        for token in &tokens {
-            let count = counts.entry(token).or_default();
-            *count = count.saturating_add(1);
-        }
-        for (term, count) in counts {
+        let tokens = tokens(&title, &body);
+        for (term, count) in term_counts(&tokens) {
             match postings.get_mut(term) {
                 Some(list) => list.push((id, count)),
                 None => {
@@ -569,63 +573,470 @@ pub fn index(target_bytes: usize, seed: u64) -> (Digest, IndexShape, usize, Phas
     let mut answers = String::new();
     let queries = (titles.len() / 4).max(1);
     for q in 0..queries {
-        let terms: Vec<String> = (0..2 + rng.below(2))
-            .map(|i| {
-                let bound = if i == 0 { VOCABULARY } else { 1_000 };
-                vocabulary
-                    .word(rng.below(bound as u64) as usize)
-                    .to_lowercase()
-            })
-            .collect();
-        let mut lists: Vec<&[(u32, u16)]> = terms
-            .iter()
-            .filter_map(|t| postings.get(t).map(Vec::as_slice))
-            .collect();
-        let mut hits: Vec<(u32, u32)> = Vec::new();
-        if lists.len() == terms.len() {
-            // Walk the shortest list; find each document in the others by
-            // binary search (every list is sorted by document).
-            lists.sort_by_key(|l| l.len());
-            for &(doc, count) in lists[0] {
-                let mut score = u32::from(count);
-                let found = lists[1..].iter().all(|list| {
-                    list.binary_search_by_key(&doc, |&(d, _)| d)
-                        .map(|i| score += u32::from(list[i].1))
-                        .is_ok()
-                });
-                if found {
-                    hits.push((doc, score));
-                }
-            }
-            hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-            hits.truncate(10);
-        }
-        let _ = write!(answers, "{q} [{}]:", terms.join(" "));
-        for (doc, score) in hits {
-            let (doc, title) = (doc as usize, &titles[doc as usize]);
-            let _ = write!(answers, " {doc}={score} \"{title}: {}\"", snippets[doc]);
-        }
-        answers.push('\n');
+        let terms = query_terms(&vocabulary, &mut rng);
+        answer(q, &terms, &postings, &titles, &snippets, &mut answers);
     }
     let queried = Instant::now();
     phases.push(("query", queried - built));
-    // The index itself goes into the digest too: every term with its list.
-    let mut listing = String::new();
+    let shape = list_index(&postings, titles.len(), queries, &mut answers);
+    phases.push(("digest", queried.elapsed()));
+    (Digest::of(&answers), shape, corpus_bytes, phases)
+}
+
+/// A document's tokens: its words, lower-cased.
+fn tokens(title: &str, body: &str) -> Vec<String> {
+    title
+        .split_whitespace()
+        .chain(body.split(|c: char| !c.is_alphanumeric()))
+        .filter(|t| !t.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// How often each token occurs, in term order.
+fn term_counts(tokens: &[String]) -> BTreeMap<&str, u16> {
+    let mut counts: BTreeMap<&str, u16> = BTreeMap::new();
+    for token in tokens {
+        let count = counts.entry(token).or_default();
+        *count = count.saturating_add(1);
+    }
+    counts
+}
+
+/// One query's terms: one rare term and one or two common ones.
+fn query_terms(vocabulary: &Vocabulary, rng: &mut Rng) -> Vec<String> {
+    (0..2 + rng.below(2))
+        .map(|i| {
+            let bound = if i == 0 { VOCABULARY } else { 1_000 };
+            vocabulary
+                .word(rng.below(bound as u64) as usize)
+                .to_lowercase()
+        })
+        .collect()
+}
+
+/// The inverted index: every term's posting list of (document, count),
+/// sorted by document.
+type Postings = BTreeMap<String, Vec<(u32, u16)>>;
+
+/// Answers query number `q` (all `terms` required): intersects the posting
+/// lists, ranks by the terms' counts, keeps the best ten, and appends one
+/// line to `answers`.
+fn answer(
+    q: usize,
+    terms: &[String],
+    postings: &Postings,
+    titles: &[String],
+    snippets: &[String],
+    answers: &mut String,
+) {
+    let mut lists: Vec<&[(u32, u16)]> = terms
+        .iter()
+        .filter_map(|t| postings.get(t).map(Vec::as_slice))
+        .collect();
+    let mut hits: Vec<(u32, u32)> = Vec::new();
+    if lists.len() == terms.len() {
+        // Walk the shortest list; find each document in the others by
+        // binary search (every list is sorted by document).
+        lists.sort_by_key(|l| l.len());
+        for &(doc, count) in lists[0] {
+            let mut score = u32::from(count);
+            let found = lists[1..].iter().all(|list| {
+                list.binary_search_by_key(&doc, |&(d, _)| d)
+                    .map(|i| score += u32::from(list[i].1))
+                    .is_ok()
+            });
+            if found {
+                hits.push((doc, score));
+            }
+        }
+        hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        hits.truncate(10);
+    }
+    let _ = write!(answers, "{q} [{}]:", terms.join(" "));
+    for (doc, score) in hits {
+        let (doc, title) = (doc as usize, &titles[doc as usize]);
+        let _ = write!(answers, " {doc}={score} \"{title}: {}\"", snippets[doc]);
+    }
+    answers.push('\n');
+}
+
+/// Appends the index itself to `out` (every term with its list, so that it
+/// goes into the digest too) and returns its shape.
+fn list_index(
+    postings: &Postings,
+    documents: usize,
+    queries: usize,
+    out: &mut String,
+) -> IndexShape {
     let mut shape = IndexShape {
-        documents: titles.len(),
+        documents,
         terms: postings.len(),
         queries,
         ..IndexShape::default()
     };
-    for (term, list) in &postings {
+    for (term, list) in postings {
         shape.postings += list.len();
-        let _ = write!(listing, "{term}:");
+        let _ = write!(out, "{term}:");
         for (doc, count) in list {
-            let _ = write!(listing, " {doc}/{count}");
+            let _ = write!(out, " {doc}/{count}");
         }
-        listing.push('\n');
+        out.push('\n');
     }
-    answers.push_str(&listing);
+    shape
+}
+
+// ---------------------------------------------------------------------------
+// The same programs on several threads.
+//
+// Each splits its work across `threads` worker threads, and hands what one
+// thread allocated to another to free: the parsed users and the summaries
+// cross threads in `json_threaded`, every document's text, tokens and terms
+// in `index_threaded`. The results are put back together in input order, so
+// the output is the same bytes as the single-threaded program's.
+
+/// `items` cut into `parts` runs of consecutive items, as even as can be
+/// (none empty unless there are fewer items than parts).
+fn split_evenly<T>(items: Vec<T>, parts: usize) -> Vec<Vec<T>> {
+    let parts = parts.max(1);
+    let (len, mut items) = (items.len(), items.into_iter());
+    (0..parts)
+        .map(|i| {
+            let take = len / parts + usize::from(i < len % parts);
+            items.by_ref().take(take).collect()
+        })
+        .filter(|part: &Vec<T>| !part.is_empty())
+        .collect()
+}
+
+/// The document [`generate_json`] makes, and the byte range of each user
+/// in it: the same text, written one user at a time.
+pub fn generate_json_split(
+    target_bytes: usize,
+    seed: u64,
+) -> (String, Vec<std::ops::Range<usize>>) {
+    let mut rng = Rng::new(seed);
+    let cities: Vec<String> = (0..256).map(|_| rng.name()).collect();
+    // serde_json's maps are sorted by key, so this is `to_string`'s order.
+    let mut text =
+        format!("{{\"generator\":\"lab::workload::generate_json\",\"seed\":{seed},\"users\":[");
+    let mut users = Vec::new();
+    for id in 0..(target_bytes / USER_BYTES).max(1) as u64 {
+        if id > 0 {
+            text.push(',');
+        }
+        let start = text.len();
+        text.push_str(&user(id, &cities, &mut rng).to_string());
+        users.push(start..text.len());
+    }
+    text.push_str("]}");
+    (text, users)
+}
+
+/// What one JSON worker made of its users: their shape, and the active
+/// ones summed up by city, in input order.
+type Summaries = (Shape, BTreeMap<String, Vec<(u64, Value)>>);
+
+/// Parses, walks and summarizes the users at `ranges` of `text`.
+fn summarize_part(text: &str, ranges: &[std::ops::Range<usize>]) -> Result<Summaries, String> {
+    let mut shape = Shape::default();
+    let mut cities: BTreeMap<String, Vec<(u64, Value)>> = BTreeMap::new();
+    for range in ranges {
+        let user: Value = serde_json::from_str(&text[range.clone()])
+            .map_err(|e| format!("parsing a generated user: {e}"))?;
+        let s = walk(&user);
+        shape.objects += s.objects;
+        shape.arrays += s.arrays;
+        shape.strings += s.strings;
+        shape.scalars += s.scalars;
+        shape.string_bytes += s.string_bytes;
+        shape.depth = shape.depth.max(s.depth);
+        let Value::Object(user) = user else {
+            return Err("a user is not an object".into());
+        };
+        if let Some((city, score, summary)) = summarize_user(user) {
+            cities.entry(city).or_default().push((score, summary));
+        }
+    }
+    Ok((shape, cities))
+}
+
+/// Serializes cities as the pretty printer writes them inside the result
+/// (each line indented by four more spaces), and checks that each parses
+/// back to the same value.
+fn serialize_part(cities: Vec<(String, Value)>) -> Result<String, String> {
+    let mut out = String::new();
+    for (city, value) in cities {
+        let text = serde_json::to_string_pretty(&value)
+            .map_err(|e| format!("serializing the result: {e}"))?;
+        let again: Value =
+            serde_json::from_str(&text).map_err(|e| format!("parsing the result again: {e}"))?;
+        if again != value {
+            return Err("the serialized result does not parse back to the same value".into());
+        }
+        let key = serde_json::to_string(&city).map_err(|e| format!("serializing a key: {e}"))?;
+        if !out.is_empty() {
+            out.push_str(",\n");
+        }
+        // Pretty JSON has no newline inside a string (they are escaped), so
+        // every line break is the printer's.
+        let _ = write!(out, "    {key}: {}", text.replace('\n', "\n    "));
+    }
+    Ok(out)
+}
+
+/// [`json`] on `threads` threads: the workers parse, walk and summarize a
+/// share of the users each; the main thread merges the cities in input
+/// order and ranks them; the workers serialize a share of the cities each
+/// (and parse them back), and the main thread joins the pieces. Same
+/// digest as [`json`], same shape.
+pub fn json_threaded(
+    target_bytes: usize,
+    seed: u64,
+    threads: usize,
+) -> Result<(Digest, Shape, usize, Phases), String> {
+    if threads <= 1 {
+        return json(target_bytes, seed);
+    }
+    let mut phases = Phases::new();
+    let mut clock = Instant::now();
+    let mut lap = |phases: &mut Phases, name| {
+        let now = Instant::now();
+        phases.push((name, now - clock));
+        clock = now;
+    };
+    let (text, users) = generate_json_split(target_bytes, seed);
+    lap(&mut phases, "generate");
+    let parts = split_evenly(users, threads);
+    let summaries: Vec<Result<Summaries, String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = parts
+            .iter()
+            .map(|ranges| scope.spawn(|| summarize_part(&text, ranges)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err("a worker panicked".into())))
+            .collect()
+    });
+    // The document around the users: the root object, its keys and the
+    // users array, one level above the users.
+    let frame =
+        walk(&json!({ "generator": "lab::workload::generate_json", "seed": seed, "users": [] }));
+    let mut shape = frame;
+    let mut cities: BTreeMap<String, Vec<(u64, Value)>> = BTreeMap::new();
+    for part in summaries {
+        let (s, part_cities) = part?;
+        shape.objects += s.objects;
+        shape.arrays += s.arrays;
+        shape.strings += s.strings;
+        shape.scalars += s.scalars;
+        shape.string_bytes += s.string_bytes;
+        shape.depth = shape.depth.max(s.depth + 2);
+        for (city, users) in part_cities {
+            cities.entry(city).or_default().extend(users);
+        }
+    }
+    let input_bytes = text.len();
+    drop(text);
+    lap(&mut phases, "parse");
+    let ranked: Vec<(String, Value)> = rank_cities(cities).into_iter().collect();
+    lap(&mut phases, "transform");
+    let empty = ranked.is_empty();
+    let pieces: Vec<Result<String, String>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = split_evenly(ranked, threads)
+            .into_iter()
+            .map(|part| scope.spawn(move || serialize_part(part)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| Err("a worker panicked".into())))
+            .collect()
+    });
+    let mut output = String::from(if empty {
+        "{\n  \"cities\": {}"
+    } else {
+        "{\n  \"cities\": {\n"
+    });
+    for (i, piece) in pieces.into_iter().enumerate() {
+        if i > 0 {
+            output.push_str(",\n");
+        }
+        output.push_str(&piece?);
+    }
+    if !empty {
+        output.push_str("\n  }");
+    }
+    let _ = write!(output, ",\n  \"seed\": {seed}\n}}");
+    lap(&mut phases, "serialize");
+    Ok((Digest::of(&output), shape, input_bytes, phases))
+}
+
+/// [`markdown`] on `threads` threads: each renders a run of whole sections
+/// and the main thread joins the HTML in order. Same digest as [`markdown`].
+pub fn markdown_threaded(
+    target_bytes: usize,
+    seed: u64,
+    threads: usize,
+) -> (Digest, usize, Phases) {
+    if threads <= 1 {
+        return markdown(target_bytes, seed);
+    }
+    let start = Instant::now();
+    let (doc, starts) = markdown_sections(target_bytes, seed);
+    let generated = Instant::now();
+    let options =
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH | Options::ENABLE_FOOTNOTES;
+    let sections: Vec<(usize, usize)> = starts
+        .iter()
+        .zip(starts.iter().skip(1).chain(std::iter::once(&doc.len())))
+        .map(|(&a, &b)| (a, b))
+        .collect();
+    let pieces: Vec<String> = std::thread::scope(|scope| {
+        let workers: Vec<_> = split_evenly(sections, threads)
+            .into_iter()
+            .map(|part| {
+                let doc = &doc;
+                scope.spawn(move || {
+                    let (from, to) = (part[0].0, part[part.len() - 1].1);
+                    let mut out = String::new();
+                    html::push_html(&mut out, Parser::new_ext(&doc[from..to], options));
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    let out = pieces.concat();
+    let rendered = Instant::now();
+    let phases = vec![
+        ("md generate", generated - start),
+        ("md render", rendered - generated),
+    ];
+    (Digest::of(&out), doc.len(), phases)
+}
+
+/// What an index worker sends the merging thread about one document.
+struct Parsed {
+    id: u32,
+    title: String,
+    snippet: String,
+    /// The document's terms with their counts, in term order.
+    counts: Vec<(String, u16)>,
+}
+
+/// [`index`] on `threads` worker threads and one merging thread. The main
+/// thread makes the corpus up first (the same documents, in the same order);
+/// worker `k` of `n` tokenizes documents `k`, `k + n`, ... and sends each
+/// one's terms, title and snippet through a channel; the main thread merges
+/// them into the index in document order (holding back any that arrive
+/// early), so the index is the same. The queries are then answered by the
+/// workers, a run each, and joined in order. Same digest as [`index`].
+pub fn index_threaded(
+    target_bytes: usize,
+    seed: u64,
+    threads: usize,
+) -> (Digest, IndexShape, usize, Phases) {
+    if threads <= 1 {
+        return index(target_bytes, seed);
+    }
+    let mut rng = Rng::new(seed);
+    let start = Instant::now();
+    let vocabulary = Vocabulary::new(&mut rng);
+    let made = Instant::now();
+    let mut shares: Vec<Vec<(u32, String, String)>> = (0..threads).map(|_| Vec::new()).collect();
+    let (mut corpus_bytes, mut documents) = (0, 0);
+    while corpus_bytes < target_bytes {
+        let (title, body) = document(&vocabulary, &mut rng);
+        corpus_bytes += title.len() + body.len();
+        shares[documents % threads].push((documents as u32, title, body));
+        documents += 1;
+    }
+    let generated = Instant::now();
+    let mut postings: Postings = BTreeMap::new();
+    let mut titles: Vec<String> = Vec::with_capacity(documents);
+    let mut snippets: Vec<String> = Vec::with_capacity(documents);
+    std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Parsed>(1024);
+        for share in shares {
+            let sender = sender.clone();
+            scope.spawn(move || {
+                for (id, title, body) in share {
+                    let tokens = tokens(&title, &body);
+                    let counts = term_counts(&tokens)
+                        .into_iter()
+                        .map(|(term, count)| (term.to_string(), count))
+                        .collect();
+                    let snippet = body.split(". ").next().unwrap_or_default().to_string();
+                    let parsed = Parsed {
+                        id,
+                        title,
+                        snippet,
+                        counts,
+                    };
+                    if sender.send(parsed).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        // Merge in document order: a document that arrives before its turn
+        // waits in `early`.
+        let mut early: BTreeMap<u32, Parsed> = BTreeMap::new();
+        let mut next = 0u32;
+        for parsed in receiver {
+            early.insert(parsed.id, parsed);
+            while let Some(doc) = early.remove(&next) {
+                for (term, count) in doc.counts {
+                    match postings.get_mut(&term) {
+                        Some(list) => list.push((doc.id, count)),
+                        None => {
+                            postings.insert(term, vec![(doc.id, count)]);
+                        }
+                    }
+                }
+                titles.push(doc.title);
+                snippets.push(doc.snippet);
+                next += 1;
+            }
+        }
+    });
+    let built = Instant::now();
+    let mut phases: Phases = vec![
+        ("generate", generated - made),
+        // Like `index`'s, the vocabulary counts as indexing.
+        ("index", (made - start) + (built - generated)),
+    ];
+    let queries = (titles.len() / 4).max(1);
+    let all_terms: Vec<(usize, Vec<String>)> = (0..queries)
+        .map(|q| (q, query_terms(&vocabulary, &mut rng)))
+        .collect();
+    let answers: Vec<String> = std::thread::scope(|scope| {
+        let (postings, titles, snippets) = (&postings, &titles, &snippets);
+        let workers: Vec<_> = split_evenly(all_terms, threads)
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut out = String::new();
+                    for (q, terms) in part {
+                        answer(q, &terms, postings, titles, snippets, &mut out);
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_default())
+            .collect()
+    });
+    let mut answers = answers.concat();
+    let queried = Instant::now();
+    phases.push(("query", queried - built));
+    let shape = list_index(&postings, titles.len(), queries, &mut answers);
     phases.push(("digest", queried.elapsed()));
     (Digest::of(&answers), shape, corpus_bytes, phases)
 }
@@ -693,5 +1104,52 @@ mod tests {
             out
         };
         assert!(html.contains("<h2>") && html.contains("<p>"), "{html}");
+    }
+
+    #[test]
+    fn split_evenly_keeps_order_and_balance() {
+        let parts = split_evenly((0..10).collect::<Vec<_>>(), 3);
+        assert_eq!(parts, vec![vec![0, 1, 2, 3], vec![4, 5, 6], vec![7, 8, 9]]);
+        assert_eq!(split_evenly(vec![1], 4), vec![vec![1]]);
+    }
+
+    #[test]
+    fn the_split_json_is_the_same_text() {
+        let (text, users) = generate_json_split(30_000, 9);
+        assert_eq!(text, generate_json(30_000, 9));
+        let first: Value = serde_json::from_str(&text[users[0].clone()]).unwrap();
+        assert_eq!(first["id"], 0);
+    }
+
+    #[test]
+    fn threaded_programs_print_what_single_threaded_ones_print() {
+        for (size, seed) in [(120_000, 7), (30_000, 3), (700, 1)] {
+            let (digest, shape, bytes, _) = json(size, seed).unwrap();
+            for threads in [2, 3, 4] {
+                let (d, s, b, _) = json_threaded(size, seed, threads).unwrap();
+                assert_eq!(
+                    (d, s, b),
+                    (digest, shape, bytes),
+                    "json {size} {seed} {threads}"
+                );
+            }
+            let (md, len, _) = markdown(size, seed);
+            let (digest, shape, corpus, _) = index(size, seed);
+            for threads in [2, 3, 4] {
+                assert_eq!(
+                    markdown_threaded(size, seed, threads).0,
+                    md,
+                    "markdown {threads}"
+                );
+                assert_eq!(markdown_threaded(size, seed, threads).1, len);
+                let (d, s, c, phases) = index_threaded(size, seed, threads);
+                assert_eq!(
+                    (d, s, c),
+                    (digest, shape, corpus),
+                    "index {size} {seed} {threads}"
+                );
+                assert_eq!(phases[0].0, "generate");
+            }
+        }
     }
 }

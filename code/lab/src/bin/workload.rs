@@ -79,15 +79,20 @@ struct Options {
     small: Vec<String>,
     small_mb: f64,
     out: Option<PathBuf>,
+    /// Thread counts: the driver runs every one; a child runs the first.
+    threads: Vec<usize>,
+    /// Whether `--threads` was given: the driver then writes
+    /// `imgs/workload-threads.md` by default.
+    threads_given: bool,
 }
 
 fn usage() -> String {
     let names = NAMES;
     format!(
-        "usage: workload [--programs json,index] [--size-mb N] [--index-mb N] [--reps N] [--allocators a,b,..] [--small a,b,.. --small-mb N] [--out FILE | --no-write]\n\
+        "usage: workload [--programs json,index] [--size-mb N] [--index-mb N] [--reps N] [--allocators a,b,..] [--small a,b,.. --small-mb N] [--threads 1,2,4] [--out FILE | --no-write]\n\
          allocators: {}\n\
          programs: {}\n\
-         child mode: LAB_ALLOCATOR=NAME workload [--program json|index] [--size-mb N]",
+         child mode: LAB_ALLOCATOR=NAME workload [--program json|index] [--size-mb N] [--threads N]",
         names.join(", "),
         PROGRAMS.map(|(p, _)| p).join(", ")
     )
@@ -107,8 +112,11 @@ fn parse_args() -> Result<Options, String> {
             "implicit-best".into(),
         ],
         small_mb: 0.25,
-        out: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/workload-table.md")),
+        out: Some(imgs("workload-table.md")),
+        threads: vec![1],
+        threads_given: false,
     };
+    let mut out_given = false;
     let mut args = std::env::args().skip(1);
     let count = |flag: &str, value: Option<String>| -> Result<usize, String> {
         value
@@ -158,40 +166,69 @@ fn parse_args() -> Result<Options, String> {
             "--allocators" => options.allocators = list("--allocators", args.next())?,
             "--small" => options.small = list("--small", args.next())?,
             "--out" => {
+                out_given = true;
                 options.out = Some(
                     args.next()
                         .ok_or_else(|| format!("--out needs a file\n{}", usage()))?
                         .into(),
                 )
             }
-            "--no-write" => options.out = None,
+            "--no-write" => {
+                options.out = None;
+                out_given = true;
+            }
+            "--threads" => {
+                let value = args.next().unwrap_or_default();
+                options.threads = value
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(|n| count("--threads", Some(n.to_string())))
+                    .collect::<Result<_, _>>()?;
+                if options.threads.is_empty() {
+                    return Err(format!("--threads needs a list\n{}", usage()));
+                }
+                options.threads_given = true;
+            }
             "-h" | "--help" => return Err(usage()),
             other => return Err(format!("unknown argument {other:?}\n{}", usage())),
         }
     }
+    if options.threads_given && !out_given {
+        options.out = Some(imgs("workload-threads.md"));
+    }
     Ok(options)
+}
+
+/// A file in the book's `imgs/`.
+fn imgs(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../imgs")
+        .join(file)
 }
 
 // ---------------------------------------------------------------------------
 // Child mode.
 
-fn child(program: &str, size_mb: f64) -> Result<(), String> {
+fn child(program: &str, size_mb: f64, threads: usize) -> Result<(), String> {
     let Some(name) = dispatch::chosen() else {
         return Err(format!("LAB_ALLOCATOR names no allocator\n{}", usage()));
     };
     let start = Instant::now();
     let bytes = (size_mb * f64::from(1u32 << 20)) as usize;
-    println!("allocator: {name}");
+    println!("allocator: {name}, {threads} thread(s)");
     let (mut phases, digest) = if program == "index" {
-        let (index, shape, corpus_bytes, phases) = lab::workload::index(bytes, SEED);
+        let (index, shape, corpus_bytes, phases) =
+            lab::workload::index_threaded(bytes, SEED, threads);
         println!(
             "index: {corpus_bytes} bytes of text, {} documents, {} terms, {} postings, {} queries, {} bytes out",
             shape.documents, shape.terms, shape.postings, shape.queries, index.bytes
         );
         (phases, format!("index {:016x}/{}", index.hash, index.bytes))
     } else {
-        let (json, shape, input_bytes, mut phases) = lab::workload::json(bytes, SEED)?;
-        let (markdown, markdown_bytes, md_phases) = lab::workload::markdown(bytes / 4, SEED);
+        let (json, shape, input_bytes, mut phases) =
+            lab::workload::json_threaded(bytes, SEED, threads)?;
+        let (markdown, markdown_bytes, md_phases) =
+            lab::workload::markdown_threaded(bytes / 4, SEED, threads);
         phases.extend(md_phases);
         println!(
             "json: {input_bytes} bytes in, {} nodes ({} objects, {} arrays, {} strings), {} bytes out",
@@ -263,13 +300,14 @@ struct Run {
     output: String,
 }
 
-fn run_child(name: &str, program: &str, size_mb: f64) -> Result<Run, String> {
+fn run_child(name: &str, program: &str, size_mb: f64, threads: usize) -> Result<Run, String> {
     let start = Instant::now();
     // /proc/self/exe, not current_exe(): a rebuild during the run cannot take
     // the binary away from under us.
     let mut child = Command::new("/proc/self/exe")
         .env("LAB_ALLOCATOR", name)
         .args(["--program", program, "--size-mb", &size_mb.to_string()])
+        .args(["--threads", &threads.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -361,6 +399,7 @@ struct Row {
     label: &'static str,
     program: &'static str,
     size_mb: f64,
+    threads: usize,
     walls: Vec<f64>,
     processing: Vec<f64>,
     rss: Vec<f64>,
@@ -369,7 +408,15 @@ struct Row {
 }
 
 impl Row {
+    /// The same program on the same input and thread count: what a ratio
+    /// compares.
     fn same_input(&self, other: &Row) -> bool {
+        self.same_output(other) && self.threads == other.threads
+    }
+
+    /// The same program on the same input, at any thread count: it must
+    /// print the same output.
+    fn same_output(&self, other: &Row) -> bool {
         self.program == other.program && self.size_mb == other.size_mb
     }
 }
@@ -410,7 +457,7 @@ fn driver(options: Options) -> Result<(), String> {
         .map(String::as_str)
         .filter(|n| is_small(n))
         .collect();
-    let mut jobs: Vec<(&str, &'static str, f64)> = Vec::new();
+    let mut jobs: Vec<(&str, &'static str, f64, usize)> = Vec::new();
     for program in &options.programs {
         let (program, _) = *PROGRAMS
             .iter()
@@ -421,20 +468,26 @@ fn driver(options: Options) -> Result<(), String> {
         } else {
             options.size_mb
         };
-        jobs.extend(
-            options
-                .allocators
-                .iter()
-                .filter(|n| !is_small(n))
-                .map(|n| (n.as_str(), program, size)),
-        );
-        if !small.is_empty() {
-            jobs.push(("system", program, options.small_mb));
-            jobs.extend(small.iter().map(|n| (*n, program, options.small_mb)));
+        for &threads in &options.threads {
+            jobs.extend(
+                options
+                    .allocators
+                    .iter()
+                    .filter(|n| !is_small(n))
+                    .map(|n| (n.as_str(), program, size, threads)),
+            );
+            if !small.is_empty() {
+                jobs.push(("system", program, options.small_mb, threads));
+                jobs.extend(
+                    small
+                        .iter()
+                        .map(|n| (*n, program, options.small_mb, threads)),
+                );
+            }
         }
     }
     let mut rows: Vec<Row> = Vec::new();
-    for (name, program, size_mb) in jobs {
+    for (name, program, size_mb, threads) in jobs {
         let (name, label) = NAMES
             .iter()
             .find(|n| **n == name)
@@ -445,6 +498,7 @@ fn driver(options: Options) -> Result<(), String> {
             label,
             program,
             size_mb,
+            threads,
             walls: Vec::new(),
             processing: Vec::new(),
             rss: Vec::new(),
@@ -456,10 +510,11 @@ fn driver(options: Options) -> Result<(), String> {
     // load from elsewhere on a shared machine hits all of them alike.
     for rep in 0..options.reps {
         for row in &mut rows {
-            let (name, program, size_mb) = (row.name, row.program, row.size_mb);
-            let run = run_child(name, program, size_mb)?;
+            let (name, program, size_mb, threads) =
+                (row.name, row.program, row.size_mb, row.threads);
+            let run = run_child(name, program, size_mb, threads)?;
             eprintln!(
-                "{name:>14} {program:>5} {size_mb:>4} MB  run {}/{}: {:7.2} s, peak RSS {:7.1} MiB",
+                "{name:>14} {program:>5} {size_mb:>4} MB {threads} thr  run {}/{}: {:7.2} s, peak RSS {:7.1} MiB",
                 rep + 1,
                 options.reps,
                 run.wall.as_secs_f64(),
@@ -486,21 +541,27 @@ fn driver(options: Options) -> Result<(), String> {
     }
     // Every row must match the first row on the same input (the system
     // allocator's, which runs first): the same program on the same input
-    // must print the same output under every allocator.
+    // must print the same output under every allocator, at every thread
+    // count.
     let mismatched: Vec<String> = rows
         .iter()
         .filter(|r| {
             rows.iter()
-                .find(|first| first.same_input(r))
+                .find(|first| first.same_output(r))
                 .is_some_and(|first| first.digest != r.digest)
         })
-        .map(|r| format!("{} ({} {} MB)", r.name, r.program, r.size_mb))
+        .map(|r| {
+            format!(
+                "{} ({} {} MB, {} threads)",
+                r.name, r.program, r.size_mb, r.threads
+            )
+        })
         .collect();
     if !mismatched.is_empty() {
         for row in &rows {
             eprintln!(
-                "{} {} {} MB: {}",
-                row.name, row.program, row.size_mb, row.digest
+                "{} {} {} MB {} threads: {}",
+                row.name, row.program, row.size_mb, row.threads, row.digest
             );
         }
         return Err(format!(
@@ -514,6 +575,15 @@ fn driver(options: Options) -> Result<(), String> {
             .map(medians)
     };
     let driver_rss = own_max_rss();
+    if options.threads_given {
+        let text = threads_report(&rows, &options, &machine, &baseline, driver_rss);
+        println!("\n{text}");
+        if let Some(path) = &options.out {
+            std::fs::write(path, &text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+            eprintln!("wrote {}", path.display());
+        }
+        return Ok(());
+    }
     let mut text = format!("<!-- Generated by `{COMMAND}`; do not edit. -->\n\n");
     for program in &options.programs {
         let program_rows: Vec<&Row> = rows.iter().filter(|r| r.program == program).collect();
@@ -707,6 +777,148 @@ fn full_table(rows: &[Row], baseline: &Baseline) -> String {
     table
 }
 
+/// `imgs/workload-threads.md`: each program at each thread count, with
+/// ratios to glibc at the same count.
+fn threads_report(
+    rows: &[Row],
+    options: &Options,
+    machine: &Machine,
+    baseline: &Baseline,
+    driver_rss: u64,
+) -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = format!("{COMMAND} -- {}", args.join(" "));
+    let counts: Vec<String> = options.threads.iter().map(|t| t.to_string()).collect();
+    let counts = match counts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => counts.join(""),
+    };
+    let mut text = format!("<!-- Generated by `{command}`; do not edit. -->\n\n");
+    for program in &options.programs {
+        let program_rows: Vec<&Row> = rows.iter().filter(|r| r.program == program).collect();
+        let Some(first) = program_rows.first() else {
+            continue;
+        };
+        text.push_str(&format!(
+            "**{}** on {} MB, {}:\n\n| allocator | threads | processing | vs glibc | peak RSS | vs glibc |\n|---|--:|--:|--:|--:|--:|\n",
+            program_label(first.program),
+            first.size_mb,
+            if first.program == "index" {
+                "worker threads tokenize the documents and one merging thread builds the index and frees what they sent"
+            } else {
+                "worker threads parse, summarize and serialize a share of the users each, and the main thread merges and frees their results"
+            },
+        ));
+        for row in &program_rows {
+            let (_, processing, rss) = medians(row);
+            let base = baseline(row);
+            text.push_str(&format!(
+                "| {} | {} | {:.3} s | {} | {:.0} MiB | {} |\n",
+                row.label,
+                row.threads,
+                processing,
+                ratio(processing, base.map(|b| b.1)),
+                mib(rss),
+                ratio(rss, base.map(|b| b.2)),
+            ));
+        }
+        text.push('\n');
+        for &threads in &options.threads {
+            let same: Vec<&Row> = program_rows
+                .iter()
+                .copied()
+                .filter(|r| r.threads == threads)
+                .collect();
+            text.push_str(&format!(
+                "At {threads} thread{}: {}",
+                if threads == 1 { "" } else { "s" },
+                summary(&same, baseline)
+            ));
+        }
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "Processing time and peak resident memory of each program at {counts} threads, as ratios to glibc's at the \
+         same thread count (below 1: faster, or smaller); every allocator printed the same output at every thread \
+         count. Measured by `{command}` on {}.\n\n",
+        machine.summary()
+    ));
+    text.push_str("<details><summary>How this was measured, and the full table</summary>\n\n");
+    text.push_str(&format!(
+        "Each allocator ran each program as the global allocator of its own process, as in `imgs/workload-table.md`, \
+         with `--threads N`. At 1 thread the programs are the single-threaded ones. At N threads, *JSON + Markdown*: \
+         the main thread makes the document up (seed {SEED}) and notes where each user starts; N workers each parse, \
+         walk and summarize a run of consecutive users; the main thread merges their per-city lists in input order \
+         (freeing the lists the workers allocated) and ranks each city; N workers each serialize a run of cities \
+         (pretty) and parse them back, and the main thread joins the pieces; N workers then render a run of whole \
+         Markdown sections each. *Inverted index*: the main thread makes the corpus up first (the same documents); \
+         worker k tokenizes documents k, k + N, k + 2N, ... and sends each one's terms, title and snippet through a \
+         channel to the main thread, which inserts them into the index in document order (holding back any that \
+         arrive early) and frees the terms the index already has; N workers answer a run of the queries each. \
+         *Processing*: the child's own clock around everything but making the input up. Medians of {reps} runs, \
+         one process each, round robin. *Peak RSS*: `ru_maxrss` from `wait4`, with a floor of the driver's own \
+         {floor:.1} MiB. On a machine with fewer cores than threads, the threads take turns.\n\n",
+        reps = options.reps,
+        floor = mib(driver_rss as f64),
+    ));
+    text.push_str(
+        "| allocator | program | threads | wall time | vs glibc | processing | vs glibc | peak RSS | vs glibc |\n\
+         |---|---|--:|--:|--:|--:|--:|--:|--:|\n",
+    );
+    for row in rows {
+        let (wall, processing, rss) = medians(row);
+        let base = baseline(row);
+        text.push_str(&format!(
+            "| {} | {} | {} | {:.2} s | {} | {:.3} s | {} | {:.0} MiB | {} |\n",
+            row.label,
+            program_label(row.program),
+            row.threads,
+            wall,
+            ratio(wall, base.map(|b| b.0)),
+            processing,
+            ratio(processing, base.map(|b| b.1)),
+            mib(rss),
+            ratio(rss, base.map(|b| b.2)),
+        ));
+    }
+    text.push('\n');
+    let mut inputs: Vec<&Row> = Vec::new();
+    for row in rows {
+        if !inputs.iter().any(|r| r.same_output(row)) {
+            inputs.push(row);
+        }
+    }
+    for first in &inputs {
+        let same = rows.iter().filter(|r| r.same_output(first)).count();
+        text.push_str(&format!(
+            "- {} on {} MB: {same} runs (allocator × threads), output `{}`, identical for every one\n",
+            program_label(first.program),
+            first.size_mb,
+            first.digest
+        ));
+    }
+    text.push_str(
+        "- The book's allocators sit behind `Locked` (a `std::sync::Mutex`), so their threads queue on one lock; \
+         `ThreadCached` takes it only to refill or drain a batch.\n\
+         - The threaded JSON program parses each user on its own and keeps only the summaries, so it never holds \
+         the whole parsed tree: compare peak RSS within a thread count, not across 1 and N.\n",
+    );
+    for row in rows {
+        if let Some(heap) = &row.heap_line {
+            text.push_str(&format!(
+                "- `{}` ({}, {} thread{}): {}\n",
+                row.name,
+                row.program,
+                row.threads,
+                if row.threads == 1 { "" } else { "s" },
+                heap.trim_start_matches("heap: ")
+            ));
+        }
+    }
+    text.push_str("\n</details>\n");
+    text
+}
+
 fn main() -> ExitCode {
     let options = match parse_args() {
         Ok(options) => options,
@@ -716,7 +928,7 @@ fn main() -> ExitCode {
         }
     };
     let result = if std::env::var_os("LAB_ALLOCATOR").is_some() {
-        child(&options.program, options.size_mb)
+        child(&options.program, options.size_mb, options.threads[0])
     } else {
         driver(options)
     };
