@@ -26,7 +26,9 @@ fn main() {
         gaps.push((starts[i - 1] + BLOCK, starts[i + 1])); // [start, end)
     }
     // Each freed block gives back one stride of the heap: its bytes and the
-    // allocator's bookkeeping next to them, which the gaps above overstate.
+    // allocator's bookkeeping next to them. A gap is wider than that, since
+    // it runs from one live block to the next, so checking against the gaps
+    // below is the stricter test.
     let largest = stride;
     let free = gaps.len() * stride;
 

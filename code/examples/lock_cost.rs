@@ -81,7 +81,7 @@ fn main() {
         ("lock and unlock, one thread", alone),
         ("atomic add, two threads, own lines", private),
         ("atomic add, two threads, one line", bouncing),
-        ("hand the lock over through the kernel", handed),
+        ("hand over through the kernel (Condvar ping-pong)", handed),
     ] {
         println!("{what:<40}{ns:>8.0} ns");
     }

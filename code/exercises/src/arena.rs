@@ -29,6 +29,7 @@ impl SliceArena {
 }
 
 #[cfg(not(feature = "solutions"))]
+// ANCHOR: alloc_slice_copy_stub
 impl SliceArena {
     /// Copies `src` into the arena and returns the copy, or an error if
     /// the arena is full (or the slice is too long for any `Layout`).
@@ -38,6 +39,7 @@ impl SliceArena {
         crate::unsolved("Arenas", 1)
     }
 }
+// ANCHOR_END: alloc_slice_copy_stub
 
 // ANCHOR: alloc_slice_copy
 /// Exercise 1, solved: one block for the whole slice, sized and aligned by

@@ -2,13 +2,14 @@
 
 use std::alloc::Layout;
 
+#[cfg(not(feature = "solutions"))]
+// ANCHOR: bump_up_stub
 /// Exercise 1: a bump allocator that bumps *upward*.
 ///
 /// `offset` is how many bytes of a buffer that starts at address `base` are
 /// in use. Return the offset of a new block for `layout` (the first aligned
 /// address at or after `base + offset`, minus `base`) and the new `offset`,
 /// or `None` if the block would end past `capacity` or any sum overflows.
-#[cfg(not(feature = "solutions"))]
 pub fn bump_up(
     base: usize,
     offset: usize,
@@ -18,6 +19,7 @@ pub fn bump_up(
     let _ = (base, offset, capacity, layout);
     crate::unsolved("A bump allocator", 1)
 }
+// ANCHOR_END: bump_up_stub
 
 // ANCHOR: bump_up
 /// Exercise 1, solved: round the address up, then add the size. Both steps
@@ -76,6 +78,7 @@ impl Scratch {
 }
 
 #[cfg(not(feature = "solutions"))]
+// ANCHOR: scratch_stub
 impl Scratch {
     /// Remembers where the bump pointer is now.
     pub fn mark(&self) -> Mark {
@@ -90,6 +93,7 @@ impl Scratch {
         crate::unsolved("A bump allocator", 2)
     }
 }
+// ANCHOR_END: scratch_stub
 
 // ANCHOR: scratch
 /// Exercise 2, solved: a mark is the bump pointer itself, and rewinding

@@ -67,6 +67,7 @@ impl CheckedPool {
 }
 
 #[cfg(not(feature = "solutions"))]
+// ANCHOR: checked_free_stub
 impl CheckedPool {
     /// Gives the slot at `ptr` back, or says why it cannot: `NotASlot` for
     /// a pointer that is not a slot's start, `NotInUse` for a slot that is
@@ -76,6 +77,7 @@ impl CheckedPool {
         crate::unsolved("Pools", 1)
     }
 }
+// ANCHOR_END: checked_free_stub
 
 // ANCHOR: checked_free
 /// Exercise 1, solved: look up the slot's flag before touching the free

@@ -32,12 +32,16 @@ impl Default for SizeHistogram {
     }
 }
 
-/// Which bucket a request of `size` bytes goes in.
 #[cfg(not(feature = "solutions"))]
+// ANCHOR: bucket_stub
+/// Which bucket a request of `size` bytes goes in: bucket `k` holds the
+/// sizes with `2^(k-1) < size <= 2^k`, bucket 0 holds sizes 0 and 1, and
+/// bucket 23, the last, everything larger than `2^22`.
 pub fn bucket(size: usize) -> usize {
     let _ = size;
     crate::unsolved("Why write your own?", 1)
 }
+// ANCHOR_END: bucket_stub
 
 // ANCHOR: bucket
 /// Exercise 1, solved: the bucket is the number of bits needed for

@@ -10,7 +10,7 @@ use allocators::block::{BlockInfo, ALIGN, WORD};
 use allocators::heap::RegionBreak;
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
-use allocators::segregated::{size_class, SegregatedFreeList, CLASSES};
+use allocators::segregated::{size_class, SegregatedFreeList, CLASSES, QUICK_MAX};
 
 type Heap = SegregatedFreeList<RegionBreak<OwnedRegion>>;
 
@@ -181,6 +181,39 @@ fn small_and_large_blocks_carved_from_one_free_block_stay_apart() {
     // block now, not five 64-byte holes between large blocks.
     assert_eq!(free.len(), 1, "the small holes merged: {free:?}");
     assert!(free[0] >= 5 * 64);
+}
+
+#[test]
+fn freeing_the_top_block_makes_it_the_wilderness_and_loses_nothing() {
+    // Small requests take the high end of a free block, so the first one
+    // ends the heap, with the others below it.
+    let mut heap = heap(HEAP);
+    let mut small: Vec<_> = (0..=QUICK_MAX)
+        .map(|i| filled(&mut heap, layout(40, 8), i as u8))
+        .collect();
+    small.sort(); // by address
+    let top = small.pop().unwrap();
+    assert_eq!(blocks(&heap).last().map(|b| b.is_free()), Some(false));
+    // Fill the quick list, so that the next free of this size coalesces.
+    for &p in &small {
+        // SAFETY: live, freed once.
+        unsafe { heap.deallocate(p, layout(40, 8)) };
+    }
+    // The block below the top one is allocated (it waits on a quick list),
+    // and the heap has no wilderness: the freed top block becomes it.
+    // SAFETY: live, freed once.
+    unsafe { heap.deallocate(top, layout(40, 8)) };
+    heap.check().unwrap();
+    let last = *blocks(&heap).last().unwrap();
+    assert!(last.is_free());
+    assert_eq!(last.addr, addr(top) - WORD);
+    // A large request that nothing fits first empties the quick lists,
+    // whose blocks merge into the wilderness, then grows the heap under it:
+    // the wilderness serves it from its low end, at or below the old top.
+    let big = filled(&mut heap, layout(64 * 1024, 8), 99);
+    assert!(addr(big) <= addr(top));
+    assert_eq!(heap.quick_blocks(), 0);
+    heap.check().unwrap();
 }
 
 #[test]

@@ -330,6 +330,8 @@ fn scaling(Args { reps, batches, out }: Args) -> Result<(), String> {
         (contender.run)(THREADS[THREADS.len() - 1])
             .map_err(|e| format!("{}: {e}", contender.name))?;
     }
+    // The warm-up's lock trips belong to no timed cell.
+    TRIPS.store(0, Ordering::Relaxed);
     // rates[contender][threads] holds one rate per repetition. Round robin:
     // each repetition measures every cell once, so a burst of load from
     // elsewhere on a shared machine hits all of them alike.
