@@ -1,5 +1,8 @@
 //! "Break it": the first implicit free list with one line wrong.
 //!
+//! It repeats parts of `first_implicit.rs` on purpose: every first version is a whole
+//! program that a reader can run, read and change on its own.
+//!
 //! `place` splits a free block but forgets the remainder's footer. Nothing
 //! fails at once. The stale footer waits until a free reads it, and then the
 //! allocator hands out a block that the program still holds.

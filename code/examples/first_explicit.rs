@@ -1,6 +1,9 @@
 //! The first explicit free list: the first implicit list, plus `next` and
 //! `prev` links inside the free blocks, and LIFO insertion.
 //!
+//! It repeats parts of `first_implicit.rs` on purpose: every first version is a whole
+//! program that a reader can run, read and change on its own.
+//!
 //! The block format, `allocate`, `free` and the heap's ends are the ones of
 //! `first_implicit.rs`; what changed is the list, the search, `place` and
 //! `coalesce`.

@@ -2,6 +2,9 @@
 //! free lists, one per size class. A search starts in the request's class,
 //! takes the first block that fits, and moves up to larger classes.
 //!
+//! It repeats parts of `first_explicit.rs` on purpose: every first version is a whole
+//! program that a reader can run, read and change on its own.
+//!
 //! Everything but the lists and the search is `first_explicit.rs`.
 //!
 //! `cargo run --example first_segregated`
