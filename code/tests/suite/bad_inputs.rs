@@ -508,3 +508,266 @@ fn exhaustion_then_recovery() {
         g.with_allocator(|a| a.check()).unwrap();
     });
 }
+
+// ---- ThreadCached ---------------------------------------------------------------
+
+/// The same bad inputs for `ThreadCached`, over a segregated free list. It
+/// is a `GlobalAlloc` only, so a zero-size request is the caller's undefined
+/// behaviour and is not tried. Each test runs on a thread of its own, so
+/// that the thread's cache belongs to this test's heap and goes back to it
+/// when the thread exits. `imgs/bad-inputs.md` has a second table for it.
+mod thread_cached {
+    use super::{layout, segregated, HEAP, SMALL_HEAP};
+    use allocators::global::Locked;
+    use allocators::heap::RegionBreak;
+    use allocators::os::page_size;
+    use allocators::raw_allocator::RawAllocator;
+    use allocators::region::OwnedRegion;
+    use allocators::segregated::SegregatedFreeList;
+    use allocators::thread_cache::ThreadCached;
+    use std::alloc::GlobalAlloc;
+    use std::sync::OnceLock;
+
+    type Heap = SegregatedFreeList<RegionBreak<OwnedRegion>>;
+
+    /// A `ThreadCached` over this test's heap, a `static` so that it
+    /// outlives every thread.
+    fn cached(slot: &'static OnceLock<Locked<Heap>>, len: usize) -> ThreadCached<Heap> {
+        ThreadCached::new(slot.get_or_init(|| Locked::new(segregated(len))))
+    }
+
+    /// Runs `f` on a new thread and waits until it has exited, its cache's
+    /// destructor included.
+    fn on_thread(f: impl FnOnce() + Send) {
+        std::thread::scope(|s| s.spawn(f).join().unwrap());
+    }
+
+    /// Whether the shared heap holds `[ptr, ptr + size)`.
+    fn in_shared(heap: &ThreadCached<Heap>, ptr: *mut u8, size: usize) -> bool {
+        heap.shared()
+            .with_allocator(|h| h.owns(ptr.addr()..ptr.addr() + size))
+    }
+
+    /// Sizes no heap can serve are null through `alloc` and `alloc_zeroed`
+    /// (they bypass the cache, and `Locked` counts them); a `realloc` to a
+    /// size no `Layout` allows, or to one no heap has, is null and the
+    /// block stays, for a cached block and for an uncached one.
+    #[test]
+    fn sizes_near_usize_max() {
+        static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
+        let heap = cached(&SLOT, HEAP);
+        on_thread(|| {
+            for (size, align) in [(isize::MAX as usize, 1), (usize::MAX / 4, 8), (1 << 40, 1)] {
+                // SAFETY: non-zero sizes; a null result is not used.
+                assert!(unsafe { heap.alloc(layout(size, align)) }.is_null());
+                // SAFETY: as above.
+                assert!(unsafe { heap.alloc_zeroed(layout(size, align)) }.is_null());
+            }
+            assert_eq!(heap.shared().stats().failures, 6);
+            // A cached size (16 bytes) and an uncached one (1000 bytes).
+            for size in [16, 1000] {
+                let l = layout(size, 8);
+                // SAFETY: non-zero size.
+                let block = unsafe { heap.alloc(l) };
+                assert!(!block.is_null());
+                // SAFETY: the block is live and `size` bytes long.
+                unsafe { block.write_bytes(0xab, size) };
+                for new_size in [usize::MAX, isize::MAX as usize + 1, 1 << 40] {
+                    // SAFETY: `block` is live with `l`; the call fails, so
+                    // it stays live.
+                    let moved = unsafe { heap.realloc(block, l, new_size) };
+                    assert!(moved.is_null(), "{size} -> {new_size:#x}");
+                }
+                // SAFETY: the block is still live, `size` bytes long.
+                let bytes = unsafe { std::slice::from_raw_parts(block, size) };
+                assert!(bytes.iter().all(|&b| b == 0xab), "block untouched");
+                heap.check().unwrap();
+                // SAFETY: live with `l`, freed once.
+                unsafe { heap.dealloc(block, l) };
+            }
+            heap.check().unwrap();
+        });
+        heap.check().unwrap();
+    }
+
+    /// Alignments above the cache's 16 bypass it: 4 KiB, 64 KiB and the page
+    /// size are served by the shared heap, aligned; 2^40 is null.
+    #[test]
+    fn alignments_up_to_and_above_the_page() {
+        static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
+        let heap = cached(&SLOT, HEAP);
+        on_thread(|| {
+            for align in [4096, 65536, page_size()] {
+                let l = layout(100, align);
+                // SAFETY: non-zero size; freed once with its layout.
+                let ptr = unsafe { heap.alloc(l) };
+                assert!(!ptr.is_null(), "align {align}");
+                assert_eq!(ptr.addr() % align, 0, "align {align}");
+                assert!(in_shared(&heap, ptr, 100), "align {align}");
+                assert_eq!(heap.cached_blocks(), 0, "the cache is not involved");
+                // SAFETY: as above.
+                unsafe { heap.dealloc(ptr, l) };
+                heap.check().unwrap();
+            }
+            // SAFETY: non-zero size; a null result is not used.
+            assert!(unsafe { heap.alloc(layout(1, 1 << 40)) }.is_null());
+            heap.check().unwrap();
+        });
+    }
+
+    /// Allocating 200-byte blocks (a cached size) until the heap is full
+    /// ends in null; after one `dealloc`, `alloc` succeeds; the checker
+    /// passes throughout.
+    #[test]
+    fn exhaustion_then_recovery() {
+        static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
+        let heap = cached(&SLOT, SMALL_HEAP);
+        let l = layout(200, 8);
+        on_thread(|| {
+            let mut live = Vec::new();
+            loop {
+                // SAFETY: non-zero size.
+                let ptr = unsafe { heap.alloc(l) };
+                if ptr.is_null() {
+                    break;
+                }
+                live.push(ptr);
+            }
+            assert!(live.len() > 100, "{}", live.len());
+            heap.check().unwrap();
+            let newest = live.pop().unwrap();
+            // SAFETY: live with this layout, freed once.
+            unsafe { heap.dealloc(newest, l) };
+            // SAFETY: non-zero size.
+            let again = unsafe { heap.alloc(l) };
+            assert!(!again.is_null());
+            live.push(again);
+            heap.check().unwrap();
+            for ptr in live {
+                // SAFETY: live with this layout, freed once.
+                unsafe { heap.dealloc(ptr, l) };
+            }
+            heap.check().unwrap();
+        });
+        heap.check().unwrap();
+    }
+
+    /// A foreign pointer of a cached size is not checked: the cache takes
+    /// it, writing its link into the foreign memory; the checker reports
+    /// it, and the next request of that size gets it back.
+    #[test]
+    fn foreign_pointer_of_a_cached_size() {
+        static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
+        let heap = cached(&SLOT, HEAP);
+        let l = layout(48, 8);
+        on_thread(|| {
+            let mut foreign = vec![0u64; 64];
+            let stranger = std::ptr::from_mut(&mut foreign[16]).cast::<u8>();
+            // SAFETY: non-zero size. The refill leaves blocks in the cache.
+            let mine = unsafe { heap.alloc(l) };
+            assert!(!mine.is_null());
+            // SAFETY: deliberately wrong, to see what the cache does: it
+            // writes one word (its link) into the first 8 bytes, which
+            // `stranger` may write.
+            unsafe { heap.dealloc(stranger, l) };
+            assert_eq!(
+                heap.check().unwrap_err().what,
+                "cached block not in the heap"
+            );
+            // SAFETY: non-zero size; the foreign pointer comes back first.
+            let back = unsafe { heap.alloc(l) };
+            assert_eq!(back, stranger);
+            heap.check().unwrap();
+            assert_ne!(foreign[16], 0, "the link was written into it");
+            assert!(foreign[..16].iter().chain(&foreign[17..]).all(|&w| w == 0));
+            // SAFETY: `mine` is live with `l`, freed once.
+            unsafe { heap.dealloc(mine, l) };
+            heap.check().unwrap();
+        });
+    }
+
+    /// The two cases that end the process run in a child: this test binary
+    /// again, with only the test `name` and with this variable set to it.
+    const CASE: &str = "BAD_INPUTS_CASE";
+
+    /// In the parent, runs the test `name` in a child and asserts that it
+    /// was killed by `SIGABRT` and printed every one of `messages`; in the
+    /// child, runs `trip`, which must not return.
+    #[cfg(debug_assertions)]
+    fn expect_abort(name: &str, trip: impl FnOnce(), messages: &[&str]) {
+        use std::os::unix::process::ExitStatusExt;
+        if std::env::var_os(CASE).is_some_and(|case| case == name) {
+            trip();
+            return;
+        }
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([name, "--exact", "--nocapture", "--test-threads=1"])
+            .env(CASE, name)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.signal(),
+            Some(libc::SIGABRT),
+            "{name}: {}; stderr:\n{stderr}",
+            output.status
+        );
+        for message in messages {
+            assert!(
+                stderr.contains(message),
+                "{name}: no {message:?}:\n{stderr}"
+            );
+        }
+    }
+
+    /// A double free of a block that is still in this thread's cache aborts
+    /// in debug builds, with a message, before the cache changes.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[cfg_attr(miri, ignore = "Miri cannot start a child process")]
+    fn double_free_aborts() {
+        static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
+        expect_abort(
+            "bad_inputs::thread_cached::double_free_aborts",
+            || {
+                let heap = cached(&SLOT, HEAP);
+                let l = layout(48, 8);
+                on_thread(|| {
+                    // SAFETY: deliberately wrong: the second `dealloc` frees
+                    // a block that is already cached.
+                    unsafe {
+                        let x = heap.alloc(l);
+                        heap.dealloc(x, l);
+                        heap.dealloc(x, l);
+                    }
+                });
+            },
+            &["allocators: ThreadCached: block freed twice (it is already cached)"],
+        );
+    }
+
+    /// A foreign pointer of an uncached size goes to the shared heap, whose
+    /// debug check panics; `Locked` turns the panic into an abort.
+    #[test]
+    #[cfg(debug_assertions)]
+    #[cfg_attr(miri, ignore = "Miri cannot start a child process")]
+    fn foreign_pointer_of_an_uncached_size_aborts() {
+        static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
+        expect_abort(
+            "bad_inputs::thread_cached::foreign_pointer_of_an_uncached_size_aborts",
+            || {
+                let heap = cached(&SLOT, HEAP);
+                let l = layout(1000, 8);
+                let mut foreign = vec![0u64; 256];
+                let stranger = std::ptr::from_mut(&mut foreign[16]).cast::<u8>();
+                // SAFETY: deliberately wrong: `stranger` is not the heap's.
+                unsafe { heap.dealloc(stranger, l) };
+            },
+            &[
+                "is not a payload of this heap",
+                "allocators: a panic inside the allocator; aborting",
+            ],
+        );
+    }
+}
