@@ -9,10 +9,11 @@ use allocators::region::OwnedRegion;
 use std::alloc::Layout;
 
 fn main() -> Result<(), AllocError> {
-    let l = Layout::from_size_align(40, 8).unwrap(); // 48-byte blocks
     let region = || OwnedRegion::new(1 << 20, 16).map(RegionBreak::new);
 
     // ANCHOR: walk
+    // 40 bytes: with the 8-byte header, each block is 48 bytes.
+    let l = Layout::from_size_align(40, 8).unwrap();
     // 1,000 blocks, and every tenth one freed: 100 free blocks among 1,000.
     let mut implicit = ImplicitFreeList::new(region()?, Placement::FirstFit);
     let mut explicit = ExplicitFreeList::new(region()?, Insertion::Lifo);

@@ -195,15 +195,16 @@ fn main() {
     for i in [3, 1, 5] {
         heap.free(p[i]);
     }
-    // LIFO: the list runs from the block freed last. (A block's header is
-    // one word below the payload the program had.)
-    let list: Vec<usize> = heap.free_list().iter().map(|b| b + W).collect();
-    assert_eq!(list, [p[5], p[1], p[3]]);
+    // The free list as payloads, like `p`: a block's header is one word
+    // below the payload the program had.
+    let payloads = |heap: &Heap| -> Vec<usize> { heap.free_list().iter().map(|b| b + W).collect() };
+    // LIFO: the list runs from the block freed last.
+    assert_eq!(payloads(&heap), [p[5], p[1], p[3]]);
     // The next request takes the first block on the list, f.
     assert_eq!(heap.allocate(32), Some(p[5]));
-    // Freeing c merges b, c and d into one block of 144 bytes.
+    // Freeing c merges b, c and d into one block of 144 bytes, at b.
     heap.free(p[2]);
-    assert_eq!(heap.free_list(), [p[1] - W]);
+    assert_eq!(payloads(&heap), [p[1]]);
     assert_eq!(heap.blocks()[1], (144, false));
     println!("{:?}", heap.blocks());
     // ANCHOR_END: demo
