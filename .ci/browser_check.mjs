@@ -6,7 +6,11 @@
 // On pages with a heap stepper (src/js/stepper.js) it also plays every trace
 // with the keyboard, at 1280 px and at 375 px wide: a step forward changes the
 // drawing and the counters, a step back restores them, and the last step shows
-// exactly the final state the recording (imgs/stepper-*.json) holds.
+// exactly the final state the recording (imgs/stepper-*.json) holds. A trace
+// opens at the recording's "start" step, its setup a step back away; the
+// operations list marks the recording's "marks"; the live line has one line
+// per heap, each starting with the allocator's name; and headers and footers
+// are drawn in clearly different colours.
 //
 // Usage: node browser_check.mjs BASE_URL PAGE...   (pages relative to BASE_URL)
 import { chromium } from "playwright-core";
@@ -35,8 +39,16 @@ async function stepperState(root) {
   }));
 }
 
+// Colour distance between two computed CSS colours (rgb(r, g, b)).
+function colourDistance(a, b) {
+  const rgb = (c) => (c.match(/\d+(\.\d+)?/g) || []).slice(0, 3).map(Number);
+  const [x, y] = [rgb(a), rgb(b)];
+  return Math.hypot(x[0] - y[0], x[1] - y[1], x[2] - y[2]);
+}
+
 // Plays every trace of every stepper on the page; returns what went wrong.
-async function checkSteppers(page) {
+// `fresh`: the page was just loaded, so the first trace is at its start.
+async function checkSteppers(page, fresh) {
   const errors = [];
   try {
     await page.waitForSelector(".heap-stepper.hs-ready", { timeout: 5000 });
@@ -46,14 +58,39 @@ async function checkSteppers(page) {
   const roots = await page.$$(".heap-stepper");
   for (const [n, root] of roots.entries()) {
     const files = (await root.getAttribute("data-traces")).split(/\s+/).filter(Boolean);
-    const wide = await root.evaluate((r) => r.scrollWidth <= r.clientWidth + 1);
-    if (!wide) errors.push(`stepper ${n} is wider than its box`);
+    // The drawing is redrawn for a new width by a ResizeObserver, a frame or
+    // two after the viewport changes: give it a moment.
+    const fits = await page
+      .waitForFunction((r) => r.scrollWidth <= r.clientWidth + 1, root, { timeout: 3000 })
+      .then(() => true, () => false);
+    if (!fits) errors.push(`stepper ${n} is wider than its box`);
     for (const [t, file] of files.entries()) {
       const where = `stepper ${n}, ${file}`;
       const select = await root.$("select");
       if (select) await select.selectOption(String(t));
       const json = await page.evaluate(async (f) => (await fetch(f)).json(), file);
+      const last = json.ops.length;
+      const opening = json.start || 0;
+      const atOpening = select || fresh;
+      if (atOpening) {
+        const opened = await root.$eval(".hs-position", (e) => e.textContent);
+        if (opened !== `step ${opening} / ${last}`) errors.push(`${where}: opens at "${opened}", not at step ${opening}`);
+      }
+      const marked = await root.$$eval(".hs-ops li.hs-mark", (lis) => lis.length);
+      if (marked !== (json.marks || []).length) errors.push(`${where}: ${marked} operations marked, the recording has ${(json.marks || []).length}`);
       await root.focus();
+      if (opening > 0 && atOpening) {
+        // The setup is a step back away: Home, then forward to the opening
+        // step again, draws what the stepper opened with.
+        const here = await stepperState(root);
+        await page.keyboard.press("ArrowLeft");
+        const setup = await root.$eval(".hs-position", (e) => e.textContent);
+        if (setup !== `step ${opening - 1} / ${last}`) errors.push(`${where}: a step back from the opening shows "${setup}"`);
+        await page.keyboard.press("Home");
+        for (let i = 0; i < opening; i++) await page.keyboard.press("ArrowRight");
+        const again = await stepperState(root);
+        if (again.drawing !== here.drawing) errors.push(`${where}: stepping to step ${opening} does not redraw the opening state`);
+      }
       await page.keyboard.press("Home");
       const start = await stepperState(root);
       await page.keyboard.press("ArrowRight");
@@ -62,6 +99,11 @@ async function checkSteppers(page) {
       if (next.counters === start.counters) errors.push(`${where}: a step forward left the counters as they were`);
       const said = await root.$eval(".hs-say", (e) => e.textContent);
       if (!said.includes(json.ops[0])) errors.push(`${where}: the live line does not say "${json.ops[0]}"`);
+      const lines = await root.$$eval(".hs-say .hs-say-line", (ps) => ps.map((p) => p.textContent));
+      const names = json.runs.map((r) => r.allocator);
+      if (lines.length !== names.length || !lines.every((l, i) => l.startsWith(names[i] + ":"))) {
+        errors.push(`${where}: the live line is not one line per heap, each named: ${JSON.stringify(lines)}`);
+      }
       await page.keyboard.press("ArrowLeft");
       const back = await stepperState(root);
       if (back.drawing !== start.drawing || back.counters !== start.counters) {
@@ -81,6 +123,14 @@ async function checkSteppers(page) {
       }
       const position = await root.$eval(".hs-position", (e) => e.textContent);
       if (position !== `step ${json.ops.length} / ${json.ops.length}`) errors.push(`${where}: at the end, "${position}"`);
+    }
+    // Headers and footers, where drawn, are told apart by colour.
+    const fills = await root.$eval(".hs-legend", (l) => {
+      const fill = (p) => { const r = l.querySelector("rect.hs-" + p); return r && getComputedStyle(r).fill; };
+      return [fill("header"), fill("footer")];
+    });
+    if (fills[0] && fills[1] && colourDistance(fills[0], fills[1]) < 100) {
+      errors.push(`stepper ${n}: header (${fills[0]}) and footer (${fills[1]}) look alike`);
     }
     // Keys stay in the stepper: the page did not turn.
     await page.keyboard.press("Home");
@@ -118,7 +168,7 @@ for (const theme of ["light", "navy"]) {
     if (await page.$(".heap-stepper")) {
       for (const width of [1280, 375]) {
         await page.setViewportSize({ width, height: 900 });
-        for (const e of await checkSteppers(page)) errors.push(`stepper at ${width} px: ${e}`);
+        for (const e of await checkSteppers(page, width === 1280)) errors.push(`stepper at ${width} px: ${e}`);
       }
       await page.setViewportSize({ width: 1280, height: 900 });
     }

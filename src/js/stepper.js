@@ -6,6 +6,11 @@
 //
 // Markup: <div class="heap-stepper" data-traces="imgs/a.json imgs/b.json">
 // holding a fallback <img>, which stays when scripts are off or in print.
+//
+// A recording opens at its "start" frame: the operations before it only set
+// the heap up, and stay a step back away. Its "marks" are the frames where
+// something happens (a reuse, split, coalesce, or two heaps part ways); the
+// operations list and the slider show them.
 (function () {
   "use strict";
 
@@ -58,6 +63,7 @@
       });
     })).then(function (traces) {
       self.traces = traces;
+      self.step = self.opening();
       self.build();
     }, function () {
       // No recordings (a page opened from disk): the static figure stays.
@@ -80,7 +86,7 @@
       this.select.addEventListener("change", function () {
         self.pause();
         self.trace = Number(self.select.value);
-        self.step = 0;
+        self.step = self.opening();
         self.show();
       });
       label.appendChild(this.select);
@@ -103,7 +109,12 @@
     this.back = button("\u25C0", "Step back", function () { self.pause(); self.go(self.step - 1); });
     this.play = button("\u25B6", "Play", function () { self.toggle(); });
     this.forward = button("\u25B6|", "Step forward", function () { self.pause(); self.go(self.step + 1); });
-    this.slider = el("input", { type: "range", min: "0", value: "0", class: "hs-slider", "aria-label": "Operation" });
+    this.ticks = el("datalist", { id: "hs-marks-" + this.index });
+    controls.appendChild(this.ticks);
+    this.slider = el("input", {
+      type: "range", min: "0", value: "0", class: "hs-slider", "aria-label": "Operation",
+      list: this.ticks.id,
+    });
     this.slider.addEventListener("input", function () { self.pause(); self.go(Number(self.slider.value)); });
     controls.appendChild(this.slider);
     this.position = el("span", { class: "hs-position" });
@@ -114,19 +125,10 @@
     ui.appendChild(this.opLine);
     this.panels = el("div", { class: "hs-panels" });
     ui.appendChild(this.panels);
-    this.say = el("p", { class: "hs-say", "aria-live": "polite" });
+    this.say = el("div", { class: "hs-say", "aria-live": "polite" });
     ui.appendChild(this.say);
-
-    var legend = el("p", { class: "hs-legend" });
-    PARTS.forEach(function (p) {
-      var item = el("span", { class: "hs-key" });
-      var sw = svgEl("svg", { width: "12", height: "12", "aria-hidden": "true" });
-      sw.appendChild(svgEl("rect", { width: "12", height: "12", class: "hs-" + p }));
-      item.appendChild(sw);
-      item.appendChild(document.createTextNode(" " + PART_NAMES[p]));
-      legend.appendChild(item);
-    });
-    ui.appendChild(legend);
+    this.legend = el("p", { class: "hs-legend" });
+    ui.appendChild(this.legend);
 
     root.setAttribute("tabindex", "0");
     root.setAttribute("role", "group");
@@ -179,6 +181,12 @@
     e.stopPropagation();
   };
 
+  // The frame a trace opens at: after its setup.
+  Stepper.prototype.opening = function () {
+    var t = this.traces[this.trace];
+    return Math.max(0, Math.min(t.runs[0].frames.length - 1, t.start || 0));
+  };
+
   Stepper.prototype.frames = function () {
     return this.traces[this.trace].runs[0].frames.length;
   };
@@ -194,7 +202,7 @@
   Stepper.prototype.toggle = function () {
     if (this.timer) { this.pause(); return; }
     var self = this;
-    if (this.step >= this.frames() - 1) this.go(0);
+    if (this.step >= this.frames() - 1) this.go(this.opening());
     this.play.textContent = "II";
     this.play.setAttribute("aria-label", "Pause");
     this.play.title = "Pause";
@@ -224,23 +232,66 @@
     this.first.disabled = this.back.disabled = this.step === 0;
     this.forward.disabled = this.step === last;
 
+    var start = t.start || 0;
+    var marks = t.marks || [];
     var op = t.runs[0].frames[this.step].op;
     this.opLine.textContent = "";
     var ops = el("ol", { class: "hs-ops", "aria-label": "Operations" });
     t.ops.forEach(function (text, i) {
+      // Operation i leads to frame i + 1.
       var li = el("li", {}, text);
-      if (i === op) { li.className = "hs-current"; li.setAttribute("aria-current", "step"); }
+      var classes = [];
+      if (i + 1 <= start) classes.push("hs-setup");
+      if (marks.indexOf(i + 1) >= 0) {
+        classes.push("hs-mark");
+        li.title = "Something happens here";
+      }
+      if (i === op) { classes.push("hs-current"); li.setAttribute("aria-current", "step"); }
+      li.className = classes.join(" ");
       ops.appendChild(li);
     });
     this.opLine.appendChild(ops);
+    var ticks = this.ticks;
+    ticks.textContent = "";
+    marks.forEach(function (m) { ticks.appendChild(el("option", { value: String(m) })); });
 
+    // The live line: what step this is, then one line per heap, each
+    // starting with the allocator's name.
     var step = this.step;
-    var words = t.runs.map(function (run) {
-      var f = run.frames[step];
-      return (t.runs.length > 1 ? run.allocator + ": " : "") + f.say;
+    var head = op === null ? "Start: an empty heap." : "Step " + step + ", " + t.ops[op] + ".";
+    if (step === start && start > 0) {
+      head += " The setup is done: step forward to go on, or back to see it.";
+    } else if (step < start) {
+      head += " (setup)";
+    } else if (marks.indexOf(step) >= 0) {
+      head += " Something happens here.";
+    }
+    this.say.textContent = "";
+    this.say.appendChild(el("p", { class: "hs-say-head" }, head));
+    if (op !== null) {
+      t.runs.forEach(function (run) {
+        var line = el("p", { class: "hs-say-line" });
+        line.appendChild(el("strong", {}, run.allocator + ":"));
+        line.appendChild(document.createTextNode(" " + run.frames[step].say));
+        this.say.appendChild(line);
+      }, this);
+    }
+
+    // The legend names only the parts this trace draws.
+    var used = {};
+    t.runs.forEach(function (run) {
+      run.frames.forEach(function (f) { f.segments.forEach(function (s) { used[s[2]] = true; }); });
     });
-    var head = op === null ? "Start. " : "Step " + step + ", " + t.ops[op] + ". ";
-    this.say.textContent = head + words.join(" ");
+    var legend = this.legend;
+    legend.textContent = "";
+    PARTS.filter(function (p) { return used[p]; }).forEach(function (p) {
+      var item = el("span", { class: "hs-key" });
+      var sw = svgEl("svg", { width: "12", height: "12", "aria-hidden": "true" });
+      sw.appendChild(svgEl("rect", { width: "12", height: "12", class: "hs-" + p }));
+      item.appendChild(sw);
+      item.appendChild(document.createTextNode(" " + PART_NAMES[p]));
+      legend.appendChild(item);
+    });
     this.draw();
   };
 
@@ -270,7 +321,7 @@
       var counters = el("p", { class: "hs-counters" });
       counters.appendChild(el("span", { class: "hs-live" }, "live payload " + f.live + " B"));
       counters.appendChild(el("span", { class: "hs-heap" }, "heap " + f.heap + " B"));
-      counters.appendChild(el("span", { class: "hs-util" }, "utilization " + percent(f.live, f.heap)));
+      counters.appendChild(el("span", { class: "hs-util" }, "utilization now " + percent(f.live, f.heap)));
       panel.appendChild(counters);
       panels.appendChild(panel);
     });

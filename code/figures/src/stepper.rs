@@ -135,6 +135,9 @@ pub struct Frame {
     pub live: usize,
     /// The heap's size, as `RawAllocator::heap_size` reports it.
     pub heap: usize,
+    /// Whether the operation did more than take fresh memory or leave a
+    /// lone free block: a reuse, split, coalesce, resize or bump rewind.
+    pub event: bool,
 }
 
 /// One allocator's frames: the empty start, then one per operation.
@@ -155,6 +158,9 @@ pub struct Recording {
     pub about: String,
     /// The operations.
     pub ops: Vec<Op>,
+    /// The frame the stepper opens at: the operations before it set the
+    /// heap up, and stay a step back away.
+    pub start: usize,
     /// One run per allocator, side by side in the stepper.
     pub runs: Vec<Run>,
 }
@@ -262,6 +268,7 @@ pub fn record(
         title: title.to_string(),
         about: about.to_string(),
         ops: ops.to_vec(),
+        start: 0,
         runs,
     })
 }
@@ -276,7 +283,13 @@ fn record_run(kind: Kind, ops: &[Op], region: usize) -> Result<Run, String> {
     let mut live: BTreeMap<u32, Live> = BTreeMap::new();
     // Freed blocks a bump allocator cannot take back, by id: still drawn.
     let mut lost: BTreeMap<u32, Live> = BTreeMap::new();
-    let mut frames = vec![snapshot(&heap, &live, &lost, None, "An empty heap.".into())];
+    let mut frames = vec![snapshot(
+        &heap,
+        &live,
+        &lost,
+        None,
+        ("An empty heap.".into(), false),
+    )];
     for (i, &op) in ops.iter().enumerate() {
         let before = frames.last().expect("the start frame").clone();
         let old_blocks = heap.blocks();
@@ -367,21 +380,30 @@ fn grew(heap: &Heap, before: &Frame) -> String {
     }
 }
 
-fn say_alloc(heap: &Heap, before: &Frame, old: &[BlockInfo], ptr: NonNull<u8>, id: u32) -> String {
+/// What an allocation did, and whether it reused a free block.
+fn say_alloc(
+    heap: &Heap,
+    before: &Frame,
+    old: &[BlockInfo],
+    ptr: NonNull<u8>,
+    id: u32,
+) -> (String, bool) {
     let base = heap.base();
     let at = ptr.as_ptr() as usize - base;
     let n = name(id);
     if let Heap::Bump(b) = heap {
         let top = b.top().as_ptr() as usize - base;
         let old_top = before.end - before.heap;
-        return format!(
+        let say = format!(
             "{n} goes at offset {at}: top moves down {} bytes, from {old_top} to {top}.",
             old_top - top
         );
+        return (say, false);
     }
     let blocks = heap.blocks();
     let header = at - WORD;
     let size = block_at(&blocks, base, header).map_or(0, |b| b.size);
+    let reused = matches!(block_at(old, base, header), Some(f) if f.kind == BlockKind::Free);
     let mut say = match block_at(old, base, header) {
         Some(f) if f.kind == BlockKind::Free && f.size >= size => {
             if f.size - size >= MIN_BLOCK {
@@ -406,17 +428,25 @@ fn say_alloc(heap: &Heap, before: &Frame, old: &[BlockInfo], ptr: NonNull<u8>, i
         _ => format!("No free block fits: {n} gets a new {size}-byte block at offset {header}."),
     };
     say += &grew(heap, before);
-    say
+    (say, reused)
 }
 
-fn say_free(heap: &Heap, before: &Frame, old: &[BlockInfo], block: Live, id: u32) -> String {
+/// What a free did, and whether it coalesced (or, in a bump, whether
+/// anything at all happened: both are the point of its trace).
+fn say_free(
+    heap: &Heap,
+    before: &Frame,
+    old: &[BlockInfo],
+    block: Live,
+    id: u32,
+) -> (String, bool) {
     let base = heap.base();
     let at = block.ptr.as_ptr() as usize - base;
     let n = name(id);
     if let Heap::Bump(b) = heap {
         let top = b.top().as_ptr() as usize - base;
         let old_top = before.end - before.heap;
-        return if top != old_top {
+        let say = if top != old_top {
             format!(
                 "{n} was the newest block, so top moves back up {} bytes, to {top}.",
                 top - old_top
@@ -428,11 +458,12 @@ fn say_free(heap: &Heap, before: &Frame, old: &[BlockInfo], block: Live, id: u32
                 block.size
             )
         };
+        return (say, true);
     }
     let header = at - WORD;
     let size = block_at(old, base, header).map_or(0, |b| b.size);
     let Some(merged) = block_around(&heap.blocks(), base, header) else {
-        return format!("{n} is freed.");
+        return (format!("{n} is freed."), false);
     };
     let start = merged.addr - base;
     let (prev, next) = (start < header, start + merged.size > header + size);
@@ -453,10 +484,20 @@ fn say_free(heap: &Heap, before: &Frame, old: &[BlockInfo], block: Live, id: u32
             merged.size
         ),
     };
-    format!("{n}'s {size}-byte block is freed. {case}.")
+    (
+        format!("{n}'s {size}-byte block is freed. {case}."),
+        prev || next,
+    )
 }
 
-fn say_realloc(heap: &Heap, before: &Frame, old: Live, ptr: NonNull<u8>, id: u32) -> String {
+/// What a resize did; always worth a mark.
+fn say_realloc(
+    heap: &Heap,
+    before: &Frame,
+    old: Live,
+    ptr: NonNull<u8>,
+    id: u32,
+) -> (String, bool) {
     let n = name(id);
     let mut say = if ptr == old.ptr {
         format!("{n} is resized in place: the payload stays where it is.")
@@ -471,7 +512,7 @@ fn say_realloc(heap: &Heap, before: &Frame, old: Live, ptr: NonNull<u8>, id: u32
         )
     };
     say += &grew(heap, before);
-    say
+    (say, true)
 }
 
 fn segment(start: usize, len: usize, part: Part, label: &str) -> Segment {
@@ -489,7 +530,7 @@ fn snapshot(
     live: &BTreeMap<u32, Live>,
     lost: &BTreeMap<u32, Live>,
     op: Option<usize>,
-    say: String,
+    (say, event): (String, bool),
 ) -> Frame {
     let base = heap.base();
     let payload_of = |addr: usize| live.iter().find(|(_, l)| l.ptr.as_ptr() as usize == addr);
@@ -608,6 +649,7 @@ fn snapshot(
         markers,
         live: live.values().map(|l| l.size).sum(),
         heap: heap_size,
+        event,
     }
 }
 
@@ -652,10 +694,35 @@ impl Recording {
             .max(1)
     }
 
+    /// The recording, opening at frame `start` (clamped to the last frame).
+    pub fn starting_at(mut self, start: usize) -> Recording {
+        self.start = start.min(self.ops.len());
+        self
+    }
+
+    /// The frames worth stopping at, in order: where some run reused,
+    /// split or coalesced a block (see [`Frame::event`]), and where two
+    /// runs that drew the same heap part ways.
+    pub fn marks(&self) -> Vec<usize> {
+        let same = |i: usize| {
+            self.runs.windows(2).all(|w| {
+                let (a, b) = (&w[0].frames[i], &w[1].frames[i]);
+                a.segments == b.segments && a.links == b.links
+            })
+        };
+        (1..=self.ops.len())
+            .filter(|&i| {
+                self.runs.iter().any(|r| r.frames[i].event)
+                    || (self.runs.len() > 1 && same(i - 1) && !same(i))
+            })
+            .collect()
+    }
+
     /// The recording as JSON for `src/js/stepper.js`: one frame per line,
     /// so that a change to an allocator shows up as a readable diff.
     ///
-    /// A segment is `[start, length, part, label]`, a link `[from, to,
+    /// `start` is the frame the stepper opens at, `marks` the frames it
+    /// highlights ([`Recording::marks`]). A segment is `[start, length, part, label]`, a link `[from, to,
     /// label]` (`from` is `null` for a list head), a marker `[at, label]`;
     /// all are byte offsets from the region's start.
     pub fn to_json(&self) -> String {
@@ -666,6 +733,9 @@ impl Recording {
         let _ = writeln!(out, "\"scale\": {},", self.scale());
         let ops: Vec<String> = self.ops.iter().map(|o| json_str(&o.describe())).collect();
         let _ = writeln!(out, "\"ops\": [{}],", ops.join(", "));
+        let _ = writeln!(out, "\"start\": {},", self.start);
+        let marks: Vec<String> = self.marks().iter().map(|m| m.to_string()).collect();
+        let _ = writeln!(out, "\"marks\": [{}],", marks.join(", "));
         out.push_str("\"runs\": [\n");
         for (r, run) in self.runs.iter().enumerate() {
             let _ = writeln!(
@@ -807,12 +877,14 @@ pub fn teaching_traces() -> Vec<Teaching> {
     let best = Implicit(Placement::BestFit);
     let lifo = Explicit(Insertion::Lifo);
     let ordered = Explicit(Insertion::AddressOrdered);
-    // File, title, what to watch, the operations, the allocators, the region's size.
+    // File, title, what to watch, the operations, how many of them set the
+    // heap up (the stepper opens after them), the allocators, the region's size.
     type Trace = (
         &'static str,
         &'static str,
         &'static str,
         Vec<Op>,
+        usize,
         Vec<Kind>,
         usize,
     );
@@ -820,8 +892,8 @@ pub fn teaching_traces() -> Vec<Teaching> {
         (
             "stepper-bump",
             "A bump allocator rewinds",
-            "Freeing the newest block moves top back; freeing any other block changes \
-             nothing. The implicit free list beside it reuses every freed block.",
+            "Three blocks are in place. Freeing the newest block moves top back; freeing \
+             any other block changes nothing, and its bytes stay lost.",
             vec![
                 a(0, 24),
                 a(1, 40),
@@ -835,14 +907,17 @@ pub fn teaching_traces() -> Vec<Teaching> {
                 f(4),
                 f(1),
             ],
-            vec![Bump, first],
+            3,
+            vec![Bump],
             256,
         ),
         (
             "stepper-coalesce",
             "The four coalescing cases",
-            "Six 48-byte blocks, freed in an order that meets each case of immediate \
-             coalescing: no free neighbour, a free next block, a free previous block, both.",
+            "Six 48-byte blocks, freed in an order that meets the cases of immediate \
+             coalescing in turn: no free neighbour (case 1), a free next block (case 2), a \
+             free previous block (case 3), then one more lone free (case 1) so that the last \
+             free has free blocks on both sides (case 4).",
             vec![
                 a(0, 40),
                 a(1, 40),
@@ -851,11 +926,12 @@ pub fn teaching_traces() -> Vec<Teaching> {
                 a(4, 40),
                 a(5, 40),
                 f(1),
+                f(0),
                 f(2),
                 f(4),
                 f(3),
-                f(0),
             ],
+            6,
             vec![first],
             1024,
         ),
@@ -874,6 +950,7 @@ pub fn teaching_traces() -> Vec<Teaching> {
                 a(4, 24),
                 a(5, 64),
             ],
+            6,
             vec![first, best],
             1024,
         ),
@@ -893,6 +970,7 @@ pub fn teaching_traces() -> Vec<Teaching> {
                 f(2),
                 f(0),
             ],
+            4,
             vec![lifo, first],
             1024,
         ),
@@ -909,13 +987,14 @@ pub fn teaching_traces() -> Vec<Teaching> {
                 a(4, 56),
                 a(5, 56),
                 a(6, 56),
-                f(3),
                 f(1),
+                f(3),
                 f(5),
                 a(7, 56),
                 a(8, 24),
                 f(2),
             ],
+            7,
             vec![lifo, ordered],
             1024,
         ),
@@ -941,16 +1020,18 @@ pub fn teaching_traces() -> Vec<Teaching> {
                 a(8, 40),
                 a(9, 72),
             ],
+            8,
             vec![Segregated, lifo],
             1024,
         ),
     ];
     traces
         .into_iter()
-        .map(|(file, title, about, ops, kinds, region)| Teaching {
+        .map(|(file, title, about, ops, setup, kinds, region)| Teaching {
             file,
             recording: record(title, about, &ops, &kinds, region)
-                .unwrap_or_else(|e| panic!("{file}: {e}")),
+                .unwrap_or_else(|e| panic!("{file}: {e}"))
+                .starting_at(setup),
         })
         .collect()
 }
