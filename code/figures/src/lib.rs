@@ -45,7 +45,7 @@ impl Part {
     fn fill(self) -> &'static str {
         match self {
             Part::Header => "#8da0cb",
-            Part::Footer => "#b3bde0",
+            Part::Footer => "#ffd92f",
             Part::Payload => "#66c2a5",
             Part::Padding => "#fc8d62",
             Part::Free => "#f4f4f4",
