@@ -42,8 +42,9 @@ pub fn best_in_class(sizes: &[usize], asize: usize, candidates: usize) -> Option
 }
 
 // ANCHOR: best_in_class
-/// Exercise 2, solved: the crate's `find_fit` does the same with
-/// `FIT_CANDIDATES` = 3.
+/// Exercise 2, solved: blocks that are too small are skipped and not
+/// counted. The crate's `best_fit_in` is cheaper: it looks at the first
+/// `FIT_CANDIDATES` = 3 blocks of the list, whether they fit or not.
 #[cfg(feature = "solutions")]
 pub fn best_in_class(sizes: &[usize], asize: usize, candidates: usize) -> Option<usize> {
     let mut best: Option<usize> = None;

@@ -430,7 +430,9 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
             size += prev_size;
             prev.set_free(size, true);
             if top {
-                // Only a block that grew the heap has the wilderness below.
+                // The free block below is on a list, except when `block`
+                // is new memory from growing the heap: then the block
+                // below is the old wilderness, which is in no list.
                 if Some(prev) != self.top {
                     self.remove(prev, prev_size);
                 }
@@ -594,6 +596,7 @@ unsafe impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
                 return Ok(unsafe { block.payload() });
             }
         }
+        // ANCHOR: allocate_core
         let block = match self.find_fit(size) {
             // SAFETY: `block` is a listed free block of `free >= size` bytes.
             Some((block, free)) => unsafe { self.place(block, free, size) },
@@ -602,6 +605,7 @@ unsafe impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
                 None => self.allocate_slow(size)?,
             },
         };
+        // ANCHOR_END: allocate_core
         // SAFETY: `block` is an allocated block of this heap.
         unsafe { Ok(block.payload()) }
     }
