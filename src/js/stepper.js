@@ -21,6 +21,36 @@
     padding: "padding", free: "free", lost: "freed, not reusable",
   };
 
+  // Words drawn inside blocks: [part and word, the word, what it means].
+  var WORDS = [
+    ["free next", "next", "a free block's link to the next block in its list"],
+    ["free prev", "prev", "its link to the previous one"],
+    ["header end", "end", "the epilogue, the header that closes the heap"],
+  ];
+
+  // Whether all runs draw the same heap at frame i.
+  function same(t, i) {
+    var first = t.runs[0].frames[i];
+    return t.runs.every(function (run) {
+      var f = run.frames[i];
+      return JSON.stringify(f.segments) === JSON.stringify(first.segments) &&
+        JSON.stringify(f.links) === JSON.stringify(first.links);
+    });
+  }
+
+  // Whether frame i is where the runs start to differ.
+  function differFrom(t, i) {
+    return t.runs.length > 1 && i > 0 && same(t, i - 1) && !same(t, i);
+  }
+
+  // What changed at frame i, in the runs' own sentences.
+  function changes(t, i) {
+    var lines = t.runs.map(function (run) {
+      return (t.runs.length > 1 ? run.allocator + ": " : "") + run.frames[i].say;
+    });
+    return (differFrom(t, i) ? "The two allocators differ from here: " : "") + lines.join(" ");
+  }
+
   function el(tag, attrs, text) {
     var e = document.createElement(tag);
     for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
@@ -244,7 +274,7 @@
       if (i + 1 <= start) classes.push("hs-setup");
       if (marks.indexOf(i + 1) >= 0) {
         classes.push("hs-mark");
-        li.title = "Something happens here";
+        li.title = changes(t, i + 1);
       }
       if (i === op) { classes.push("hs-current"); li.setAttribute("aria-current", "step"); }
       li.className = classes.join(" ");
@@ -263,8 +293,8 @@
       head += " The setup is done: step forward to go on, or back to see it.";
     } else if (step < start) {
       head += " (setup)";
-    } else if (marks.indexOf(step) >= 0) {
-      head += " Something happens here.";
+    } else if (marks.indexOf(step) >= 0 && differFrom(t, step)) {
+      head += " The two allocators differ from here:";
     }
     this.say.textContent = "";
     this.say.appendChild(el("p", { class: "hs-say-head" }, head));
@@ -292,6 +322,25 @@
       item.appendChild(document.createTextNode(" " + PART_NAMES[p]));
       legend.appendChild(item);
     });
+    // The words drawn inside blocks, where this trace draws them.
+    var words = {};
+    t.runs.forEach(function (run) {
+      run.frames.forEach(function (f) {
+        f.segments.forEach(function (s) { words[s[2] + " " + s[3]] = true; });
+      });
+    });
+    WORDS.filter(function (w) { return words[w[0]]; }).forEach(function (w) {
+      var item = el("span", { class: "hs-key" });
+      item.appendChild(el("span", { class: "hs-word" }, w[1]));
+      item.appendChild(document.createTextNode(": " + w[2]));
+      legend.appendChild(item);
+    });
+    if (marks.length) {
+      var item = el("span", { class: "hs-key" });
+      item.appendChild(el("span", { class: "hs-underlined" }, "underlined"));
+      item.appendChild(document.createTextNode(": a step where something changes"));
+      legend.appendChild(item);
+    }
     this.draw();
   };
 
@@ -312,12 +361,23 @@
     panels.className = "hs-panels" + (wide ? " hs-side" : "");
     var width = Math.max(280, Math.floor((this.root.clientWidth - 24) / (wide ? runs : 1)) - 8);
     var index = this.index;
+    // A list head's label sits over the arc from the left edge: leave it
+    // room there, the same on every step so the heap does not shift.
+    var longest = 0;
+    t.runs.forEach(function (run) {
+      run.frames.forEach(function (f) {
+        f.links.forEach(function (l) {
+          if (l[0] === null && l[2]) longest = Math.max(longest, l[2].length);
+        });
+      });
+    });
+    var left = Math.max(10, Math.ceil(longest * 7 / 2) + 6);
     t.runs.forEach(function (run, r) {
       var f = run.frames[step];
       var prev = step > 0 ? run.frames[step - 1] : null;
       var panel = el("figure", { class: "hs-panel" });
       panel.appendChild(el("figcaption", { class: "hs-run" }, run.allocator));
-      panel.appendChild(drawHeap(f, prev, t.scale, t.linked, width, "hs-arrow-" + index + "-" + r));
+      panel.appendChild(drawHeap(f, prev, t.scale, t.linked, width, "hs-arrow-" + index + "-" + r, left));
       var counters = el("p", { class: "hs-counters" });
       counters.appendChild(el("span", { class: "hs-live" }, "live payload " + f.live + " B"));
       counters.appendChild(el("span", { class: "hs-heap" }, "heap " + f.heap + " B"));
@@ -331,8 +391,8 @@
 
   // One heap as SVG: the bar of segments, free-list links arcing above
   // (forward) or below (back), and the break or bump pointer as an arrow.
-  function drawHeap(f, prev, scale, linked, width, arrowId) {
-    var left = 10, right = 34, barY = linked ? 64 : 14, barH = 34;
+  function drawHeap(f, prev, scale, linked, width, arrowId, left) {
+    var right = 34, barY = linked ? 64 : 14, barH = 34;
     var usable = width - left - right;
     var height = barY + barH + 78;
     var x = function (off) { return left + (off / scale) * usable; };

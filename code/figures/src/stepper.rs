@@ -914,10 +914,9 @@ pub fn teaching_traces() -> Vec<Teaching> {
         (
             "stepper-coalesce",
             "The four coalescing cases",
-            "Six 48-byte blocks, freed in an order that meets the cases of immediate \
-             coalescing in turn: no free neighbour (case 1), a free next block (case 2), a \
-             free previous block (case 3), then one more lone free (case 1) so that the last \
-             free has free blocks on both sides (case 4).",
+            "Six 48-byte blocks a to f, freed in the chapter's order b, c, e, d, a: no free \
+             neighbour (case 1), a free previous block (case 3), one more lone free (case 1), \
+             free blocks on both sides (case 4), and last a free next block (case 2).",
             vec![
                 a(0, 40),
                 a(1, 40),
@@ -926,10 +925,10 @@ pub fn teaching_traces() -> Vec<Teaching> {
                 a(4, 40),
                 a(5, 40),
                 f(1),
-                f(0),
                 f(2),
                 f(4),
                 f(3),
+                f(0),
             ],
             6,
             vec![first],

@@ -77,8 +77,8 @@ fn teaching_traces_show_what_they_promise() {
             .collect()
     };
 
-    // The coalescing cases occur in the order the trace's description
-    // lists them: 1, 2, 3, then a lone free (1) that sets up 4.
+    // The coalescing cases occur as in the implicit chapter's table (frees
+    // b, c, e, d, a): 1, 3, 1, 4, 2, and the description lists them so.
     let cases: Vec<&str> = says("stepper-coalesce", 0)
         .iter()
         .filter_map(|s| {
@@ -89,12 +89,12 @@ fn teaching_traces_show_what_they_promise() {
         .collect();
     assert_eq!(
         cases,
-        ["(case 1)", "(case 2)", "(case 3)", "(case 1)", "(case 4)"]
+        ["(case 1)", "(case 3)", "(case 1)", "(case 4)", "(case 2)"]
     );
     let about = &get("stepper-coalesce").about;
     let at = |c: &str| about.find(c).expect("the description names each case");
-    assert!(at("(case 1)") < at("(case 2)") && at("(case 2)") < at("(case 3)"));
-    assert!(at("(case 3)") < at("(case 4)"));
+    assert!(at("(case 1)") < at("(case 3)") && at("(case 3)") < at("(case 4)"));
+    assert!(at("(case 4)") < at("(case 2)"));
 
     // The stepper opens after the setup, and something worth a mark happens
     // within two steps of it; the setup stays a step back.
