@@ -17,9 +17,18 @@ use std::time::Instant;
 
 type Heap = SegregatedFreeList<RegionBreak<OwnedRegion>>;
 
-const STEPS: usize = 2_000_000;
 const SLOTS: usize = 512;
-const RUNS: usize = 7;
+
+/// Steps per thread and runs per cell. `QUICK=1` (CI runs the program
+/// under valgrind that way) takes a hundredth of the steps and one run:
+/// enough to check the memory, not to measure.
+fn sizes() -> (usize, usize) {
+    if std::env::var_os("QUICK").is_some() {
+        (20_000, 1)
+    } else {
+        (2_000_000, 7)
+    }
+}
 
 /// A fresh shared heap that lives for the rest of the program.
 fn leaked_heap() -> &'static Locked<Heap> {
@@ -30,10 +39,10 @@ fn leaked_heap() -> &'static Locked<Heap> {
 }
 
 /// One thread's steps; returns nothing, touches every block.
-fn steps(heap: &dyn GlobalAlloc, seed: u32) {
+fn steps(heap: &dyn GlobalAlloc, seed: u32, count: usize) {
     let mut slots: [(*mut u8, usize); SLOTS] = [(std::ptr::null_mut(), 0); SLOTS];
     let mut state = seed | 1;
-    for _ in 0..STEPS {
+    for _ in 0..count {
         state ^= state << 13;
         state ^= state >> 17;
         state ^= state << 5;
@@ -61,17 +70,17 @@ fn steps(heap: &dyn GlobalAlloc, seed: u32) {
 }
 
 /// Millions of steps per second, all threads together, on fresh threads.
-fn rate(heap: &(dyn GlobalAlloc + Sync), threads: usize) -> f64 {
+fn rate(heap: &(dyn GlobalAlloc + Sync), threads: usize, count: usize) -> f64 {
     let start = Instant::now();
     std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
-            .map(|t| s.spawn(move || steps(heap, 0x2545_f491 * (t as u32 + 1))))
+            .map(|t| s.spawn(move || steps(heap, 0x2545_f491 * (t as u32 + 1), count)))
             .collect();
         for handle in handles {
             handle.join().unwrap();
         }
     });
-    (threads * STEPS) as f64 / start.elapsed().as_secs_f64() / 1e6
+    (threads * count) as f64 / start.elapsed().as_secs_f64() / 1e6
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -80,6 +89,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    let (count, runs) = sizes();
     let batches = [1u32, 4, 8, 16, 32, 64];
     // Row 0 is `Locked` alone; then one row per batch size.
     let locked: &'static Locked<Heap> = leaked_heap();
@@ -88,11 +98,11 @@ fn main() {
         .map(|&b| ThreadCached::with_batch(leaked_heap(), b))
         .collect();
     let mut samples = vec![[Vec::new(), Vec::new()]; 1 + batches.len()];
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         for (t, threads) in [1, 2].into_iter().enumerate() {
-            samples[0][t].push(rate(locked, threads));
+            samples[0][t].push(rate(locked, threads, count));
             for (row, heap) in cached.iter().enumerate() {
-                samples[row + 1][t].push(rate(heap, threads));
+                samples[row + 1][t].push(rate(heap, threads, count));
             }
         }
     }
@@ -114,10 +124,10 @@ fn main() {
         );
     }
     println!(
-        "\nMillions of steps per second, all threads together (the median of {RUNS} runs). \
+        "\nMillions of steps per second, all threads together (the median of {runs} runs). \
          Perfect scaling would double the rate from 1 to 2 threads.\n\n\
          <details><summary>How it was measured</summary>\n\n\
-         Each repetition measures every cell once, round robin. Each thread takes {STEPS} steps \
+         Each repetition measures every cell once, round robin. Each thread takes {count} steps \
          on its own {SLOTS} slots: allocate 8 to 256 bytes into an empty slot, or free a full \
          one. This is a smaller program than the scaling bench's, so its rates and ratios do not \
          compare with that table's. Release build; the machine has {} cores and is shared with \
