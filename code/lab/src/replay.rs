@@ -4,7 +4,7 @@
 //!
 //! 1. builds a fresh allocator over the job's heap and replays the trace
 //!    once as a warm-up. With `check` on, this pass also verifies every
-//!    operation (see [`checked_pass`], through `allocators::checked::Checked`) and runs the allocator's heap checker
+//!    operation (see `checked_pass`, through `allocators::checked::Checked`) and runs the allocator's heap checker
 //!    after each one. It stops at the first allocation failure, which is
 //!    reported as out of memory at that line;
 //! 2. reads the allocator's footprint (its high-water mark) after the

@@ -785,11 +785,11 @@ fn serialize_part(cities: Vec<(String, Value)>) -> Result<String, String> {
     Ok(out)
 }
 
-/// [`json`] on `threads` threads: the workers parse, walk and summarize a
+/// [`json`](fn@json) on `threads` threads: the workers parse, walk and summarize a
 /// share of the users each; the main thread merges the cities in input
 /// order and ranks them; the workers serialize a share of the cities each
 /// (and parse them back), and the main thread joins the pieces. Same
-/// digest as [`json`], same shape.
+/// digest as [`json`](fn@json), same shape.
 pub fn json_threaded(
     target_bytes: usize,
     seed: u64,

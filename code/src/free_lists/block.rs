@@ -14,7 +14,7 @@
 //!                                      this block is allocated ----+
 //! ```
 //!
-//! [`Header`] is that word, with a method for each field, so no other
+//! `Header` is that word, with a method for each field, so no other
 //! module does bit arithmetic on headers. The two bits above the flags are
 //! left to the allocators: the segregated lists mark the blocks on their
 //! quick lists with one.

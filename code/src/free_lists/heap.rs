@@ -19,7 +19,7 @@
 //! The allocators never give memory back: the heap's size is its high-water
 //! mark, and a free block at the top is simply reused when the heap grows.
 //!
-//! [`Heap`] is what the allocators share on top of that memory: the heap's
+//! `Heap` is what the allocators share on top of that memory: the heap's
 //! two ends, growing, the walk over its blocks ([`Blocks`]) and the
 //! block-level half of every heap checker.
 
