@@ -210,7 +210,7 @@ fn freeing_the_top_block_makes_it_the_wilderness_and_loses_nothing() {
     // A large request that nothing fits first empties the quick lists,
     // whose blocks merge into the wilderness, then grows the heap under it:
     // the wilderness serves it from its low end, at or below the old top.
-    let big = filled(&mut heap, layout(64 * 1024, 8), 99);
+    let big = filled(&mut heap, layout(HEAP / 4, 8), 99);
     assert!(addr(big) <= addr(top));
     assert_eq!(heap.quick_blocks(), 0);
     heap.check().unwrap();
