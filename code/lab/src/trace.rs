@@ -30,29 +30,9 @@
 use std::fmt;
 use std::path::Path;
 
-/// One operation of a trace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    /// `a ID SIZE`: allocate.
-    Alloc {
-        /// The block's id.
-        id: u32,
-        /// Bytes requested.
-        size: usize,
-    },
-    /// `f ID`: free.
-    Free {
-        /// The block's id.
-        id: u32,
-    },
-    /// `r ID SIZE`: reallocate to a new size, keeping the contents.
-    Realloc {
-        /// The block's id.
-        id: u32,
-        /// The new size in bytes.
-        size: usize,
-    },
-}
+/// One operation of a trace: `a ID SIZE`, `f ID` or `r ID SIZE`. The
+/// heap stepper's recorder uses the same type, so a trace feeds it as is.
+pub use figures::stepper::Op;
 
 /// A parsed, validated trace.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,7 @@
 
 use figures::stepper::{self, Kind};
 use lab::cli::usage_error;
-use lab::trace::{Op, Trace};
+use lab::trace::Trace;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -103,15 +103,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let ops: Vec<stepper::Op> = trace
-        .ops
-        .iter()
-        .map(|op| match *op {
-            Op::Alloc { id, size } => stepper::Op::Alloc { id, size },
-            Op::Free { id } => stepper::Op::Free { id },
-            Op::Realloc { id, size } => stepper::Op::Realloc { id, size },
-        })
-        .collect();
+    let ops = trace.ops;
     let title = args.trace.file_name().map_or_else(
         || "your trace".to_string(),
         |n| n.to_string_lossy().into_owned(),
