@@ -70,7 +70,9 @@ fn main() -> Result<(), AllocError> {
     assert_eq!(answers, [7, 29, 30]);
     // ANCHOR_END: requests
     let mapped = arena.allocator().mapped();
-    println!("answers {answers:?}; heap after each reset {heap_after_reset:?} bytes (the chunk's header); {mapped} bytes mapped");
+    println!(
+        "answers {answers:?}; heap after each reset {heap_after_reset:?} bytes (the chunk's header); {mapped} bytes mapped"
+    );
     // Nothing accumulates from one request to the next.
     assert!(heap_after_reset.iter().all(|&h| h == heap_after_reset[0]));
     assert!(heap_after_reset[0] <= 64, "only the chunk header stays");

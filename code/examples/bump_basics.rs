@@ -37,7 +37,7 @@ fn main() -> Result<(), AllocError> {
     bump.reset(); // everything at once
     assert_eq!(bump.heap_size(), 0);
     assert_eq!(bump.footprint(), 48); // the high-water mark remembers
-                                      // ANCHOR_END: free
+    // ANCHOR_END: free
 
     // ANCHOR: full
     // A full region is an error value, not a crash.

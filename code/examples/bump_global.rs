@@ -76,7 +76,7 @@ fn main() {
         }
     }
     let stats = ALLOCATOR.stats(); // copies counters; does not allocate
-                                   // ANCHOR_END: workload
+    // ANCHOR_END: workload
 
     // Check the map against a second count: sort all the words, then each
     // run of equal words is one entry.
@@ -120,7 +120,9 @@ fn main() {
     );
     assert!(stats.deallocations > 0 && stats.unused_heap_bytes() > stats.live_bytes);
     assert_eq!(stats.failures, 0);
-    assert!(ALLOCATOR
-        .with_allocator(|heap| allocators::raw_allocator::RawAllocator::check(heap))
-        .is_ok());
+    assert!(
+        ALLOCATOR
+            .with_allocator(|heap| allocators::raw_allocator::RawAllocator::check(heap))
+            .is_ok()
+    );
 }

@@ -84,5 +84,5 @@ fn main() {
     let chunks = arena.chunks.borrow().len();
     println!("{chunks} chunks");
     assert_eq!(chunks, 5); // 8 + 16 + 32 + 64 + 128 places for 205 nodes
-                           // ANCHOR_END: main
+    // ANCHOR_END: main
 } // the arena goes, and every node with it, in one step

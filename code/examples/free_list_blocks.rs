@@ -3,7 +3,7 @@
 //! claim the free-list chapter makes about these steps is an assertion here.
 //!
 //! `cargo run --example free_list_blocks`
-use allocators::block::{block_size, BlockKind, MIN_BLOCK, WORD};
+use allocators::block::{BlockKind, MIN_BLOCK, WORD, block_size};
 use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::{AllocError, RawAllocator};

@@ -12,9 +12,11 @@ fn main() {
         .collect();
     // malloc carved the blocks one after another, a fixed stride apart.
     let stride = starts[1] - starts[0];
-    assert!(starts
-        .windows(2)
-        .all(|w| w[1].checked_sub(w[0]) == Some(stride)));
+    assert!(
+        starts
+            .windows(2)
+            .all(|w| w[1].checked_sub(w[0]) == Some(stride))
+    );
 
     // Free every other block: 1, 3, ..., 15. Each hole lies between two live
     // blocks, so no two holes can merge into a bigger one.

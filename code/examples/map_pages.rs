@@ -1,7 +1,7 @@
 //! Map, touch and unmap pages with the crate's `Mapping`.
 //!
 //! `cargo run --example map_pages`
-use allocators::os::{page_size, Mapping};
+use allocators::os::{Mapping, page_size};
 
 fn main() -> std::io::Result<()> {
     // ANCHOR: main

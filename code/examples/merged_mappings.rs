@@ -3,7 +3,7 @@
 //! region; a guard page between them keeps every one apart.
 //!
 //! `cargo run --example merged_mappings`
-use allocators::os::{page_size, Mapping};
+use allocators::os::{Mapping, page_size};
 use std::io::{self, BufRead};
 
 /// How many regions `/proc/self/maps` lists for this process right now.

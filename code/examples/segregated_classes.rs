@@ -6,7 +6,7 @@ use allocators::heap::RegionBreak;
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::OwnedRegion;
 use allocators::segregated::{
-    size_class, SegregatedFreeList, CLASSES, EXACT_LIMIT, QUICK_LIMIT, QUICK_MAX,
+    CLASSES, EXACT_LIMIT, QUICK_LIMIT, QUICK_MAX, SegregatedFreeList, size_class,
 };
 use std::alloc::Layout;
 

@@ -11,7 +11,7 @@ use allocators::global::Locked;
 use allocators::heap::RegionBreak;
 use allocators::region::OwnedRegion;
 use allocators::segregated::SegregatedFreeList;
-use allocators::thread_cache::{ThreadCached, BATCH};
+use allocators::thread_cache::{BATCH, ThreadCached};
 use std::alloc::{GlobalAlloc, Layout};
 use std::time::Instant;
 

@@ -3,7 +3,7 @@
 //! to find out which region each address landed in.
 //!
 //! `cargo run --example where_is_it`
-use allocators::os::{page_size, program_break, sbrk, Mapping};
+use allocators::os::{Mapping, page_size, program_break, sbrk};
 use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -109,7 +109,17 @@ fn main() -> io::Result<()> {
         let (perms, name) = (&region.perms, maps.describe(region));
         println!("{kind:<6} {what:<19} {addr:#014x}  {perms} {name}");
     }
-    let [text, rodata, data, bss, small, brk_chunk, big_vec, mapped, stack] = places.map(|p| p.2);
+    let [
+        text,
+        rodata,
+        data,
+        bss,
+        small,
+        brk_chunk,
+        big_vec,
+        mapped,
+        stack,
+    ] = places.map(|p| p.2);
     let heap = maps.find(brk_chunk)?;
     let (start, end) = (heap.start, heap.end);
     println!("[heap] is {start:#x}..{end:#x}; the program break is {brk:#x}");

@@ -1,7 +1,7 @@
 //! `alloc_zeroed` can be free: fresh pages from the kernel are already zero.
 //!
 //! `cargo run --example zeroed_pages`
-use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
+use std::alloc::{Layout, alloc, alloc_zeroed, dealloc};
 
 /// Resident memory of this process in bytes (the second field of
 /// /proc/self/statm, in pages).

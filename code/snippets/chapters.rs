@@ -13,7 +13,7 @@
 /// of the snippet. Such a run is tried again; every other failure, a snippet
 /// that does not compile or panics included, fails the test at once.
 mod retry {
-    use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+    use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 
     const TRIES: usize = 5;
 
@@ -79,7 +79,10 @@ mod examples {
                 "{chapter}: building the example {name} failed"
             );
         }
+        // QUICK: the few programs that measure or loop long take a short
+        // run here; CI runs them in full and compares their output.
         let output = Command::new(&path)
+            .env("QUICK", "1")
             .output()
             .unwrap_or_else(|e| panic!("{chapter}: running {}: {e}", path.display()));
         assert!(

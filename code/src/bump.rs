@@ -50,7 +50,7 @@
 //! ```
 
 use crate::align::{align_down, is_aligned};
-use crate::raw_allocator::{reallocate_by_copy, AllocError, HeapError, RawAllocator};
+use crate::raw_allocator::{AllocError, HeapError, RawAllocator, reallocate_by_copy};
 use crate::region::{Buffer, Region};
 use std::alloc::Layout;
 use std::ops::Range;

@@ -72,15 +72,56 @@ pub fn pattern(tag: u32, offset: usize) -> u8 {
     (seed ^ (offset >> 8) as u8).wrapping_add((offset as u8).wrapping_mul(31))
 }
 
+/// `31 * i` for `i` in `0..512` (mod 256): two periods of the pattern's
+/// second term. Inside one 256-byte chunk, `pattern` is this sequence read
+/// from a starting point that depends on the tag and the chunk (31 is odd, so
+/// adding a constant to `31 * i` is a rotation of it). So filling and checking
+/// a block are slice copies and compares: fast even in an unoptimized build,
+/// where the property tests spend most of their time here.
+static ROTATIONS: [u8; 512] = {
+    let mut table = [0; 512];
+    let mut i = 0;
+    while i < 512 {
+        table[i] = (i as u8).wrapping_mul(31);
+        i += 1;
+    }
+    table
+};
+
+/// The pieces of `range` that lie in one 256-byte chunk each, with the bytes
+/// `tag`'s pattern puts there.
+fn expected(tag: u32, range: Range<usize>) -> impl Iterator<Item = (usize, &'static [u8])> {
+    // 223 is 31's inverse mod 256: `k + 31 * i == 31 * (i + 223 * k)`.
+    let seed = pattern(tag, 0);
+    let mut at = range.start;
+    std::iter::from_fn(move || {
+        if at >= range.end {
+            return None;
+        }
+        let chunk_end = (at | 0xff) + 1;
+        let len = chunk_end.min(range.end) - at;
+        let k = seed ^ (at >> 8) as u8;
+        let from = (usize::from(k) * 223) % 256 + at % 256;
+        let piece = (at, &ROTATIONS[from..from + len]);
+        at += len;
+        Some(piece)
+    })
+}
+
 /// Writes `tag`'s pattern into `range` of the block at `ptr`.
 ///
 /// # Safety
 ///
 /// `ptr` must be valid for writes of `range.end` bytes that nothing else uses.
 unsafe fn fill(ptr: NonNull<u8>, range: Range<usize>, tag: u32) {
-    for offset in range {
-        // SAFETY: `offset` is inside the block (caller's guarantee).
-        unsafe { ptr.as_ptr().add(offset).write(pattern(tag, offset)) };
+    for (offset, bytes) in expected(tag, range) {
+        // SAFETY: `offset..offset + bytes.len()` is inside the block
+        // (caller's guarantee), and the table is not in it.
+        unsafe {
+            ptr.as_ptr()
+                .add(offset)
+                .copy_from_nonoverlapping(bytes.as_ptr(), bytes.len())
+        };
     }
 }
 
@@ -90,8 +131,14 @@ unsafe fn fill(ptr: NonNull<u8>, range: Range<usize>, tag: u32) {
 ///
 /// `ptr` must be valid for reads of `len` bytes.
 unsafe fn corrupted(ptr: NonNull<u8>, len: usize, tag: u32) -> Option<usize> {
-    // SAFETY: valid for `len` bytes (caller's guarantee).
-    (0..len).find(|&offset| unsafe { ptr.as_ptr().add(offset).read() } != pattern(tag, offset))
+    expected(tag, 0..len).find_map(|(offset, bytes)| {
+        // SAFETY: valid for `len` bytes (caller's guarantee), and the piece
+        // is inside `0..len`.
+        let found = unsafe { std::slice::from_raw_parts(ptr.as_ptr().add(offset), bytes.len()) };
+        // The slice compare is a `memcmp`; only a mismatch is searched.
+        (found != bytes)
+            .then(|| offset + found.iter().zip(bytes).take_while(|(a, b)| a == b).count())
+    })
 }
 
 impl<A: RawAllocator> Checked<A> {
@@ -366,6 +413,39 @@ mod tests {
 
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).expect("a valid layout")
+    }
+
+    #[test]
+    fn the_table_gives_the_pattern_byte_for_byte() {
+        for tag in [0, 1, 2, 77, u32::MAX] {
+            for range in [0..1, 0..700, 3..259, 255..257, 256..1300] {
+                let mut bytes = Vec::new();
+                let mut next = range.start;
+                for (offset, piece) in expected(tag, range.clone()) {
+                    assert_eq!(offset, next, "pieces are contiguous");
+                    assert!(piece.len() <= 256 - offset % 256, "one chunk each");
+                    next += piece.len();
+                    bytes.extend_from_slice(piece);
+                }
+                let want: Vec<u8> = range.clone().map(|o| pattern(tag, o)).collect();
+                assert_eq!(bytes, want, "tag {tag}, {range:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn corrupted_names_the_first_changed_byte() {
+        let mut block = vec![0u8; 600];
+        let ptr = NonNull::new(block.as_mut_ptr()).expect("a vec's pointer");
+        // SAFETY: `block` is 600 bytes that nothing else uses.
+        unsafe {
+            fill(ptr, 0..600, 9);
+            assert_eq!(corrupted(ptr, 600, 9), None);
+            ptr.as_ptr().add(300).write(!pattern(9, 300));
+            ptr.as_ptr().add(500).write(!pattern(9, 500));
+            assert_eq!(corrupted(ptr, 600, 9), Some(300));
+            assert_eq!(corrupted(ptr, 300, 9), None);
+        }
     }
 
     #[test]

@@ -58,7 +58,7 @@ use crate::raw_allocator::RawAllocator;
 use crate::stats::Stats;
 use std::alloc::{GlobalAlloc, Layout};
 use std::ops::{Deref, DerefMut};
-use std::ptr::{null_mut, NonNull};
+use std::ptr::{NonNull, null_mut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 

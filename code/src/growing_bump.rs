@@ -23,8 +23,8 @@
 //! ```
 
 use crate::bump::{BumpAllocator, Reset};
-use crate::os::{round_to_pages, Mapping};
-use crate::raw_allocator::{reallocate_by_copy, AllocError, HeapError, RawAllocator};
+use crate::os::{Mapping, round_to_pages};
+use crate::raw_allocator::{AllocError, HeapError, RawAllocator, reallocate_by_copy};
 use crate::region::Region;
 use std::alloc::Layout;
 use std::ops::Range;
@@ -286,12 +286,12 @@ unsafe impl RawAllocator for GrowingBump {
         // Only the current chunk can rewind; a block in an older chunk stays
         // allocated until `reset`.
         self.note_heap_size();
-        if let Some(bump) = &mut self.current {
-            if bump.contains(ptr) {
-                // SAFETY: `ptr` is a live block (caller's guarantee) and lies
-                // in the current chunk, so it came from `bump`.
-                unsafe { bump.deallocate(ptr, layout) };
-            }
+        if let Some(bump) = &mut self.current
+            && bump.contains(ptr)
+        {
+            // SAFETY: `ptr` is a live block (caller's guarantee) and lies
+            // in the current chunk, so it came from `bump`.
+            unsafe { bump.deallocate(ptr, layout) };
         }
     }
 

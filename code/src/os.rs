@@ -74,7 +74,7 @@ impl Mapping {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "length overflows",
-                ))
+                ));
             }
         };
         // SAFETY: a null hint lets the kernel choose the address, and an

@@ -76,11 +76,7 @@ impl Stats {
         } else {
             // `size - 1` has its top bit at position k - 1.
             let k = (usize::BITS - (size - 1).leading_zeros()) as usize;
-            if k < BUCKETS {
-                k
-            } else {
-                BUCKETS - 1
-            }
+            if k < BUCKETS { k } else { BUCKETS - 1 }
         }
     }
     // ANCHOR_END: bucket
@@ -130,11 +126,7 @@ impl Stats {
 
     /// The largest size that falls in histogram bucket `k`: `2^k`.
     pub const fn bucket_limit(k: usize) -> usize {
-        if k + 1 >= BUCKETS {
-            usize::MAX
-        } else {
-            1 << k
-        }
+        if k + 1 >= BUCKETS { usize::MAX } else { 1 << k }
     }
 
     /// What happened between `earlier` and this snapshot: the counters'

@@ -89,7 +89,7 @@ use crate::global::Locked;
 use crate::raw_allocator::{HeapError, RawAllocator};
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
-use std::ptr::{null_mut, NonNull};
+use std::ptr::{NonNull, null_mut};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The alignment of every cached block; requests aligned more go to the

@@ -6,7 +6,7 @@
 //! while other tests run in parallel.
 
 use allocators::counting::Counting;
-use allocators::stats::{Stats, BUCKETS};
+use allocators::stats::{BUCKETS, Stats};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fmt::Write as _;

@@ -6,7 +6,7 @@
 //! after its header, its `prev` link the word after that; `NIL` (0) ends the
 //! list.
 
-pub use crate::implicit::{size, FIRST, W};
+pub use crate::implicit::{FIRST, W, size};
 
 /// No block.
 pub const NIL: usize = 0;

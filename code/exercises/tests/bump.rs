@@ -1,6 +1,6 @@
 //! Checks the exercises of the chapter "A bump allocator".
 
-use exercises::bump::{bump_up, Scratch};
+use exercises::bump::{Scratch, bump_up};
 use std::alloc::Layout;
 
 fn layout(size: usize, align: usize) -> Layout {

@@ -1,6 +1,6 @@
 //! Checks the exercises of the chapter "The explicit free list".
 
-use exercises::explicit::{insert_by_address, link, next_fit, set_link, NEXT, NIL, PREV, W};
+use exercises::explicit::{NEXT, NIL, PREV, W, insert_by_address, link, next_fit, set_link};
 
 /// A heap of `n` free 48-byte blocks (from byte 24 on); only their headers
 /// and links matter here.

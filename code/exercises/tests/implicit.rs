@@ -1,6 +1,6 @@
 //! Checks the exercises of the chapter "The implicit free list".
 
-use exercises::implicit::{best_fit, check, FIRST, W};
+use exercises::implicit::{FIRST, W, best_fit, check};
 
 /// Builds a heap of the first implicit list from (size, allocated) blocks.
 fn heap(blocks: &[(usize, bool)]) -> Vec<usize> {

@@ -1,6 +1,6 @@
 //! Checks the exercises of the chapter "Why write your own?".
 
-use exercises::why_own::{bucket, SizeHistogram};
+use exercises::why_own::{SizeHistogram, bucket};
 use std::alloc::{GlobalAlloc, Layout};
 
 #[test]

@@ -165,11 +165,7 @@ impl Strip {
 
     /// The extra height above the bar that this strip's links need.
     fn link_room(&self) -> usize {
-        if self.links.is_empty() {
-            0
-        } else {
-            LINK_H
-        }
+        if self.links.is_empty() { 0 } else { LINK_H }
     }
 }
 

@@ -14,7 +14,7 @@
 //! staleness test `tests/stepper.rs` keeps their JSON and SVG in `imgs/`
 //! current. The lab's `stepper` binary records any CS:APP-format trace.
 
-use crate::{render, Link, Marker, Part, Segment, Strip};
+use crate::{Link, Marker, Part, Segment, Strip, render};
 use allocators::block::{BlockInfo, BlockKind, MIN_BLOCK, WORD};
 use allocators::bump::BumpAllocator;
 use allocators::explicit::{ExplicitFreeList, Insertion};
@@ -22,7 +22,7 @@ use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::{OwnedRegion, Region};
-use allocators::segregated::{SegregatedFreeList, CLASSES};
+use allocators::segregated::{CLASSES, SegregatedFreeList};
 use std::alloc::Layout;
 use std::collections::BTreeMap;
 use std::fmt::Write;

@@ -12,7 +12,7 @@
 use allocators::bump::BumpAllocator;
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
-use figures::{render, Part, Strip};
+use figures::{Part, Strip, render};
 use std::alloc::Layout;
 use std::path::PathBuf;
 use std::ptr::NonNull;
@@ -159,7 +159,7 @@ use allocators::block::{BlockInfo, BlockKind, WORD};
 use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};
-use allocators::segregated::{size_class, SegregatedFreeList};
+use allocators::segregated::{SegregatedFreeList, size_class};
 
 /// A region for a figure heap: too small for a growth chunk, aligned so that
 /// offsets are the same on every run.

@@ -9,7 +9,7 @@
 //! UPDATE_FIGURES=1 cargo test -p figures
 //! ```
 
-use figures::stepper::{teaching_traces, Op};
+use figures::stepper::{Op, teaching_traces};
 use std::path::PathBuf;
 
 /// Compares `text` with `imgs/NAME`, or writes it there under UPDATE_FIGURES.

@@ -45,7 +45,7 @@ fn layouts() -> Vec<Layout> {
 /// (The timed benchmarks call `allocate` directly, inlined, as a program
 /// would.)
 #[inline(never)]
-#[no_mangle]
+#[unsafe(no_mangle)]
 pub fn book_bump_fast_path(
     bump: &mut BumpAllocator<OwnedRegion>,
     layout: Layout,
@@ -55,7 +55,7 @@ pub fn book_bump_fast_path(
 
 /// bumpalo's fallible allocation, wrapped the same way.
 #[inline(never)]
-#[no_mangle]
+#[unsafe(no_mangle)]
 pub fn bumpalo_fast_path(bump: &bumpalo::Bump, layout: Layout) -> Option<NonNull<u8>> {
     bump.try_alloc_layout(layout).ok()
 }

@@ -15,7 +15,7 @@
 //! reservation.
 
 use crate::peers::TalcPeer;
-use crate::reserve::{reserve, OnFirstUse};
+use crate::reserve::{OnFirstUse, reserve};
 use allocators::catalog::{AnyBook, Book, GLOBAL_ONLY};
 use allocators::global::Locked;
 use allocators::growing_bump::GrowingBump;

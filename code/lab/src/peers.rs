@@ -76,11 +76,7 @@ unsafe impl RawAllocator for SystemMalloc {
             // sizeof(void *) (it exceeds MALLOC_ALIGNMENT), as
             // posix_memalign requires; `out` is a valid place to write.
             let rc = unsafe { libc::posix_memalign(&mut out, layout.align(), layout.size()) };
-            if rc != 0 {
-                std::ptr::null_mut()
-            } else {
-                out
-            }
+            if rc != 0 { std::ptr::null_mut() } else { out }
         };
         NonNull::new(ptr.cast()).ok_or(AllocError::OutOfMemory)
     }
@@ -438,9 +434,8 @@ mod tests {
         // SAFETY: p is live with layout l.
         let q = unsafe { a.reallocate(p, l, 100) }.unwrap();
         // SAFETY: q is live with 100 bytes, the first 24 kept.
-        assert!(unsafe { std::slice::from_raw_parts(q.as_ptr(), 24) }
-            .iter()
-            .all(|&b| b == 9));
+        let kept = unsafe { std::slice::from_raw_parts(q.as_ptr(), 24) };
+        assert!(kept.iter().all(|&b| b == 9));
         let z = a.allocate(Layout::from_size_align(0, 16).unwrap()).unwrap();
         // SAFETY: both are live with these layouts.
         unsafe {

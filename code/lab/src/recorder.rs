@@ -19,12 +19,12 @@
 //! asks for 16 bytes for every block, which covers what Rust programs ask
 //! `malloc` for in practice.
 
-use crate::trace::{write_trace, Op};
+use crate::trace::{Op, write_trace};
 use allocators::os::Mapping;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What the log holds for one call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

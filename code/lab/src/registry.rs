@@ -100,8 +100,12 @@ const fn peer(
 /// How the book's allocator `which` reports its footprint.
 const fn book_footprint(which: Book) -> &'static str {
     match which {
-        Book::Bump => "its own `footprint()`: the most memory it ever used, from the heap's end down to its lowest bump pointer",
-        Book::GrowingBump => "its own `footprint()`: the most memory in use at once, older chunks whole (with their headers) and the used part of the newest",
+        Book::Bump => {
+            "its own `footprint()`: the most memory it ever used, from the heap's end down to its lowest bump pointer"
+        }
+        Book::GrowingBump => {
+            "its own `footprint()`: the most memory in use at once, older chunks whole (with their headers) and the used part of the newest"
+        }
         _ => OWN,
     }
 }
@@ -133,13 +137,15 @@ static PEERS: &[Entry] = &[
     peer(
         "system",
         "glibc malloc/realloc/free (what std::alloc::System calls)",
-        "measured in a fresh child process: the peak of `mallinfo2()`'s `arena + hblkhd`, sampled after every allocation and reallocation, minus its value at the start", colour::SYSTEM,
+        "measured in a fresh child process: the peak of `mallinfo2()`'s `arena + hblkhd`, sampled after every allocation and reallocation, minus its value at the start",
+        colour::SYSTEM,
         crate::system_footprint::run_system,
     ),
     peer(
         "mimalloc",
         "mimalloc (crate mimalloc 0.1, Microsoft's allocator) through its GlobalAlloc",
-        "not measured: its heap, and its statistics, belong to the whole process; the real-program table compares its peak resident memory instead", colour::MIMALLOC,
+        "not measured: its heap, and its statistics, belong to the whole process; the real-program table compares its peak resident memory instead",
+        colour::MIMALLOC,
         |job, heap| {
             let outcome = job.measure(heap, |_| Some(crate::peers::MiMallocPeer::new()));
             let Outcome::Measured(mut m) = outcome else {
@@ -150,16 +156,25 @@ static PEERS: &[Entry] = &[
             Outcome::Measured(m)
         },
     ),
-    peer("linked_list_allocator", "linked_list_allocator 0.10 Heap (first fit, address-ordered free list)", HIGHEST, colour::LLA, |job, heap| {
-        job.measure(heap, |r| Some(LinkedListPeer::new(r)))
-    }),
-    peer("talc", "talc 5 (segregated free lists, boundary tags) claimed over the heap", HIGHEST, colour::TALC, |job, heap| {
-        job.measure(heap, TalcPeer::new)
-    }),
+    peer(
+        "linked_list_allocator",
+        "linked_list_allocator 0.10 Heap (first fit, address-ordered free list)",
+        HIGHEST,
+        colour::LLA,
+        |job, heap| job.measure(heap, |r| Some(LinkedListPeer::new(r))),
+    ),
+    peer(
+        "talc",
+        "talc 5 (segregated free lists, boundary tags) claimed over the heap",
+        HIGHEST,
+        colour::TALC,
+        |job, heap| job.measure(heap, TalcPeer::new),
+    ),
     peer(
         "bumpalo",
         "bumpalo 3 Bump, one chunk of the heap size from the global allocator",
-        "the address span of the blocks it handed out: one chunk, bumping down, from the chunk's top to the lowest block", colour::BUMPALO,
+        "the address span of the blocks it handed out: one chunk, bumping down, from the chunk's top to the lowest block",
+        colour::BUMPALO,
         |job, heap| {
             let spare = Cell::new(None);
             let out = job.measure(heap, |_| Some(BumpaloPeer::new(heap.len(), &spare)));

@@ -296,11 +296,11 @@ fn apply<A: RawAllocator>(
 /// Frees every block still live, so the next pass starts clean.
 fn free_all<A: RawAllocator>(alloc: &mut A, slots: &mut [Slot], align: usize) {
     for slot in slots.iter_mut() {
-        if let Some(ptr) = slot.ptr.take() {
-            if let Ok(layout) = Layout::from_size_align(slot.size, align) {
-                // SAFETY: a live block of this allocator with this layout.
-                unsafe { alloc.deallocate(ptr, layout) };
-            }
+        if let Some(ptr) = slot.ptr.take()
+            && let Ok(layout) = Layout::from_size_align(slot.size, align)
+        {
+            // SAFETY: a live block of this allocator with this layout.
+            unsafe { alloc.deallocate(ptr, layout) };
         }
     }
 }

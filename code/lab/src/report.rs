@@ -406,7 +406,9 @@ pub fn header_lines(machine: &Machine, options: &Options) -> Vec<String> {
         format!("malloc: {}", machine.tunables_line()),
         format!(
             "method: fresh allocator per pass over a heap of the same size for every allocator ({}); warm-up pass{}, then median of {} timed reps; blocks aligned to {}",
-            options.heap.map_or("sized from the trace".to_string(), |h| format!("{h} bytes")),
+            options
+                .heap
+                .map_or("sized from the trace".to_string(), |h| format!("{h} bytes")),
             if options.check { " with --check" } else { "" },
             options.reps,
             options.align
@@ -504,7 +506,9 @@ fn csv_field(s: &str) -> String {
 /// A Markdown table for the book: per trace and allocator, throughput as a
 /// ratio to glibc measured in the same run, and utilization.
 pub fn markdown_table(rows: &[Row]) -> String {
-    let mut out = String::from("| trace | allocator | Kops/s | vs glibc | vs talc | vs lla | utilization | note |\n|---|---|--:|--:|--:|--:|--:|---|\n");
+    let mut out = String::from(
+        "| trace | allocator | Kops/s | vs glibc | vs talc | vs lla | utilization | note |\n|---|---|--:|--:|--:|--:|--:|---|\n",
+    );
     for r in rows {
         let _ = writeln!(
             out,
@@ -554,7 +558,10 @@ mod tests {
         };
         let rows = vec![row("system", 0.001, None), oom];
         let text = csv(&rows);
-        assert_eq!(text, "trace,allocator,ops,seconds,kops,util\nt.rep,system,1000,0.001000000,1000.0,\nt.rep,bump,1000,,,\n");
+        assert_eq!(
+            text,
+            "trace,allocator,ops,seconds,kops,util\nt.rep,system,1000,0.001000000,1000.0,\nt.rep,bump,1000,,,\n"
+        );
         assert!(text_table(&rows).contains("OOM at line 7"));
     }
 
@@ -593,8 +600,10 @@ mod tests {
         // Utilization: mean of 500/1000 and 500/2000 for talc.
         assert_eq!(all[0].mean_util, Some(0.375));
         assert_eq!(all[1].mean_util, Some(0.75));
-        assert!(aggregate_full_markdown(&rows)
-            .contains("| segregated | 2/2 | 1000 |  | 1.00× |  | 75% | u (50%) |  |"));
+        assert!(
+            aggregate_full_markdown(&rows)
+                .contains("| segregated | 2/2 | 1000 |  | 1.00× |  | 75% | u (50%) |  |")
+        );
         assert!(
             aggregate_markdown(&rows).contains("| segregated | 1000 | — | 1.00× | 75% | 50% (u) |")
         );

@@ -196,7 +196,12 @@ impl Trace {
                     )
                 })?;
                 if id >= ids {
-                    return Err(err(n, format!("block id {id} is out of range: the header declares {ids} ids (0..{ids})")));
+                    return Err(err(
+                        n,
+                        format!(
+                            "block id {id} is out of range: the header declares {ids} ids (0..{ids})"
+                        ),
+                    ));
                 }
                 u32::try_from(id).map_err(|_| err(n, format!("block id {id} is too large")))
             };

@@ -19,8 +19,8 @@
 //! same bytes under every allocator, so the digests must match.
 
 use crate::generate::SplitMix64;
-use pulldown_cmark::{html, Options, Parser};
-use serde_json::{json, Map, Value};
+use pulldown_cmark::{Options, Parser, html};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};

@@ -206,11 +206,7 @@ pub(crate) const fn layout_block_size(layout: Layout) -> usize {
         // A const fn cannot format a value into its panic message.
         "layout_block_size disagrees with block_size"
     );
-    if size < MIN_BLOCK {
-        MIN_BLOCK
-    } else {
-        size
-    }
+    if size < MIN_BLOCK { MIN_BLOCK } else { size }
 }
 
 /// A block of a heap, named by the address of its header.

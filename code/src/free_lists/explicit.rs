@@ -35,11 +35,11 @@
 //! heap.check().unwrap();
 //! ```
 
-use super::block::{Block, ALIGN, MIN_BLOCK};
-use super::fit::{fit, split_front, Request};
+use super::block::{ALIGN, Block, MIN_BLOCK};
+use super::fit::{Request, fit, split_front};
 use super::heap::{Blocks, Heap, HeapMemory};
 use super::list::{FreeBlocks, FreeList};
-use super::shared::{free_list_heap, heap_queries, reallocate_in_place, FreeListHeap};
+use super::shared::{FreeListHeap, free_list_heap, heap_queries, reallocate_in_place};
 use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
 use std::ptr::NonNull;

@@ -4,7 +4,7 @@
 //! (`split_front`). Every free-list allocator searches with these; how each
 //! one splits the rest is its own `place`.
 
-use super::block::{layout_block_size, Block, ALIGN, MIN_BLOCK, WORD};
+use super::block::{ALIGN, Block, MIN_BLOCK, WORD, layout_block_size};
 use crate::align::align_up;
 use crate::raw_allocator::AllocError;
 use std::alloc::Layout;

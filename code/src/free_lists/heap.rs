@@ -23,7 +23,7 @@
 //! two ends, growing, the walk over its blocks ([`Blocks`]) and the
 //! block-level half of every heap checker.
 
-use super::block::{Block, BlockInfo, BlockKind, Header, ALIGN, MIN_BLOCK, WORD};
+use super::block::{ALIGN, Block, BlockInfo, BlockKind, Header, MIN_BLOCK, WORD};
 use crate::align::align_up;
 use crate::raw_allocator::{AllocError, HeapError};
 use crate::region::Region;

@@ -35,9 +35,9 @@
 //! ```
 
 use super::block::{Block, MIN_BLOCK};
-use super::fit::{fit, split_front, Request};
+use super::fit::{Request, fit, split_front};
 use super::heap::{Blocks, Heap, HeapMemory};
-use super::shared::{free_list_heap, heap_queries, FreeListHeap};
+use super::shared::{FreeListHeap, free_list_heap, heap_queries};
 use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -124,10 +124,10 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
             // before the epilogue is passed.
             let header = unsafe { block.header() };
             let size = header.size();
-            if !header.is_allocated() {
-                if let Some(gap) = fit(block, size, request) {
-                    return Some((block, gap));
-                }
+            if !header.is_allocated()
+                && let Some(gap) = fit(block, size, request)
+            {
+                return Some((block, gap));
             }
             // SAFETY: as above; blocks tile the heap.
             block = unsafe { block.next() };
@@ -146,13 +146,14 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
             // SAFETY: as in `first_fit`.
             let header = unsafe { block.header() };
             let size = header.size();
-            if !header.is_allocated() && best.is_none_or(|(_, _, best)| size < best) {
-                if let Some(gap) = fit(block, size, request) {
-                    if gap == 0 && size == request.size {
-                        return Some((block, 0)); // cannot do better
-                    }
-                    best = Some((block, gap, size));
+            if !header.is_allocated()
+                && best.is_none_or(|(_, _, best)| size < best)
+                && let Some(gap) = fit(block, size, request)
+            {
+                if gap == 0 && size == request.size {
+                    return Some((block, 0)); // cannot do better
                 }
+                best = Some((block, gap, size));
             }
             // SAFETY: as in `first_fit`.
             block = unsafe { block.next() };
@@ -234,10 +235,10 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
             // The block below a free block is always allocated.
             start.set_free(size, true);
             // A rover inside the merged block would point into its middle.
-            if let Some(rover) = self.rover {
-                if (start.addr()..start.addr() + size).contains(&rover.addr()) {
-                    self.rover = Some(start);
-                }
+            if let Some(rover) = self.rover
+                && (start.addr()..start.addr() + size).contains(&rover.addr())
+            {
+                self.rover = Some(start);
             }
             start
         }

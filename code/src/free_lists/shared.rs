@@ -4,9 +4,9 @@
 //! `coalesce`, and how a free block leaves its list) and gets the rest.
 
 use super::block::{Block, Header, MIN_BLOCK};
-use super::fit::{fit, Request};
+use super::fit::{Request, fit};
 use super::heap::{Heap, HeapMemory};
-use crate::raw_allocator::{reallocate_by_copy, AllocError, RawAllocator};
+use crate::raw_allocator::{AllocError, RawAllocator, reallocate_by_copy};
 use std::alloc::Layout;
 use std::ptr::NonNull;
 

@@ -517,7 +517,7 @@ fn exhaustion_then_recovery() {
 /// that the thread's cache belongs to this test's heap and goes back to it
 /// when the thread exits. `imgs/bad-inputs.md` has a second table for it.
 mod thread_cached {
-    use super::{layout, segregated, HEAP, SMALL_HEAP};
+    use super::{HEAP, SMALL_HEAP, layout, segregated};
     use allocators::global::Locked;
     use allocators::heap::RegionBreak;
     use allocators::os::page_size;

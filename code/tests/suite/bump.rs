@@ -3,12 +3,12 @@
 //! growing chunks, the arena on top, and the global-allocator adapter.
 
 use crate::harness;
-use crate::harness::{assert_intact, filled, HEAP};
+use crate::harness::{HEAP, assert_intact, filled};
 use allocators::arena::Arena;
 use allocators::bump::BumpAllocator;
 use allocators::global::Locked;
 use allocators::growing_bump::GrowingBump;
-use allocators::os::{page_size, Mapping};
+use allocators::os::{Mapping, page_size};
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::{Buffer, OwnedRegion};
 use std::alloc::{GlobalAlloc, Layout};
@@ -315,8 +315,8 @@ fn growing_bump_reallocates_across_chunks() {
     let mut heap = GrowingBump::with_limits(page, usize::MAX);
     let a = filled(&mut heap, layout(64, 8), 7);
     filled(&mut heap, layout(8, 8), 8); // so `a` is not the newest
-                                        // SAFETY: `a` is live with this layout; a page and more cannot fit in
-                                        // the first chunk, so it moves to a new one.
+    // SAFETY: `a` is live with this layout; a page and more cannot fit in
+    // the first chunk, so it moves to a new one.
     let moved = unsafe { heap.reallocate(a, layout(64, 8), 2 * page) }.unwrap();
     assert_eq!(heap.chunks(), 2);
     assert_intact(moved, 64, 7);

@@ -5,7 +5,7 @@
 use crate::free_lists;
 use crate::free_lists::{addr, layout, real_blocks};
 use crate::harness;
-use crate::harness::{assert_intact, filled, HEAP};
+use crate::harness::{HEAP, assert_intact, filled};
 use allocators::block::{BlockInfo, WORD};
 use allocators::explicit::{ExplicitFreeList, Insertion};
 use allocators::heap::RegionBreak;

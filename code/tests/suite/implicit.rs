@@ -5,7 +5,7 @@
 use crate::free_lists;
 use crate::free_lists::{addr, layout, real_blocks, shape};
 use crate::harness;
-use crate::harness::{filled, HEAP};
+use crate::harness::{HEAP, filled};
 use allocators::block::{BlockInfo, WORD};
 use allocators::heap::RegionBreak;
 use allocators::implicit::{ImplicitFreeList, Placement};

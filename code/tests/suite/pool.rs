@@ -4,7 +4,7 @@
 //! the typed `Pool`.
 
 use crate::harness;
-use crate::harness::{assert_intact, filled, HEAP};
+use crate::harness::{HEAP, assert_intact, filled};
 use allocators::pool::{Pool, PoolAllocator};
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::{Buffer, OwnedRegion};
@@ -187,11 +187,13 @@ fn regions_that_are_misaligned_or_too_small() {
     empty.check().unwrap();
 
     // A slot size that does not fit a Layout is an error at construction.
-    assert!(PoolAllocator::new(
-        OwnedRegion::new(64, 8).unwrap(),
-        layout(isize::MAX as usize, 1)
-    )
-    .is_err());
+    assert!(
+        PoolAllocator::new(
+            OwnedRegion::new(64, 8).unwrap(),
+            layout(isize::MAX as usize, 1)
+        )
+        .is_err()
+    );
 }
 
 // ---- The checker and debug checks --------------------------------------------

@@ -5,12 +5,12 @@
 use crate::free_lists;
 use crate::free_lists::{addr, layout, real_blocks, shape};
 use crate::harness;
-use crate::harness::{assert_intact, filled, HEAP};
-use allocators::block::{BlockInfo, ALIGN, WORD};
+use crate::harness::{HEAP, assert_intact, filled};
+use allocators::block::{ALIGN, BlockInfo, WORD};
 use allocators::heap::RegionBreak;
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
-use allocators::segregated::{size_class, SegregatedFreeList, CLASSES, QUICK_MAX};
+use allocators::segregated::{CLASSES, QUICK_MAX, SegregatedFreeList, size_class};
 
 type Heap = SegregatedFreeList<RegionBreak<OwnedRegion>>;
 

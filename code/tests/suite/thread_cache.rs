@@ -16,11 +16,11 @@ use allocators::heap::RegionBreak;
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
 use allocators::segregated::SegregatedFreeList;
-use allocators::thread_cache::{ThreadCached, BATCH, CACHE_LIMIT};
+use allocators::thread_cache::{BATCH, CACHE_LIMIT, ThreadCached};
 use std::alloc::{GlobalAlloc, Layout};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::OnceLock;
 
 type Heap = SegregatedFreeList<RegionBreak<OwnedRegion>>;
 

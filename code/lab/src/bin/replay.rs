@@ -141,7 +141,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--csv" => csv = true,
             "--overhead" => overhead = true,
             s if s.starts_with('-') && s.len() > 1 => {
-                return Err(format!("unknown option `{s}` (see --help)"))
+                return Err(format!("unknown option `{s}` (see --help)"));
             }
             _ => traces.push(PathBuf::from(arg)),
         }

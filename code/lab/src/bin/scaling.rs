@@ -32,7 +32,7 @@ use allocators::global::Locked;
 use allocators::heap::RegionBreak;
 use allocators::region::Buffer;
 use allocators::segregated::SegregatedFreeList;
-use allocators::thread_cache::{ThreadCached, BATCH, CACHE_LIMIT};
+use allocators::thread_cache::{BATCH, CACHE_LIMIT, ThreadCached};
 use lab::machine::Machine;
 use lab::peers::SystemMalloc;
 use lab::region::TraceHeap;
@@ -40,8 +40,8 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Barrier;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 const COMMAND: &str = "cargo run --release -p lab --bin scaling";

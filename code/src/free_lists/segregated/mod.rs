@@ -48,11 +48,11 @@
 //! heap.check().unwrap();
 //! ```
 
-use super::block::{layout_block_size, Block, Header, ALIGN, MIN_BLOCK};
-use super::fit::{fit, split_front, Request};
+use super::block::{ALIGN, Block, Header, MIN_BLOCK, layout_block_size};
+use super::fit::{Request, fit, split_front};
 use super::heap::{Blocks, Heap, HeapMemory};
 use super::list::{FreeBlocks, FreeList};
-use super::shared::{free_list_heap, heap_queries, reallocate_in_place, FreeListHeap};
+use super::shared::{FreeListHeap, free_list_heap, heap_queries, reallocate_in_place};
 use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
 use std::alloc::Layout;
 use std::ptr::NonNull;
@@ -95,11 +95,7 @@ pub const fn size_class(size: usize) -> usize {
     let log2 = (usize::BITS - 1 - size.leading_zeros()) as usize; // >= 8
     let quarter = (size >> (log2 - 2)) & 3;
     let class = EXACT_CLASSES + (log2 - EXACT_LIMIT.trailing_zeros() as usize) * 4 + quarter;
-    if class < CLASSES {
-        class
-    } else {
-        CLASSES - 1
-    }
+    if class < CLASSES { class } else { CLASSES - 1 }
 }
 // ANCHOR_END: size_class
 
@@ -590,11 +586,11 @@ unsafe impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
             return self.allocate_aligned(layout);
         }
         let size = layout_block_size(layout);
-        if size < QUICK_LIMIT {
-            if let Some(block) = self.pop_quick(size) {
-                // SAFETY: a quick-listed block is an allocated block.
-                return Ok(unsafe { block.payload() });
-            }
+        if size < QUICK_LIMIT
+            && let Some(block) = self.pop_quick(size)
+        {
+            // SAFETY: a quick-listed block is an allocated block.
+            return Ok(unsafe { block.payload() });
         }
         // ANCHOR: allocate_core
         let block = match self.find_fit(size) {

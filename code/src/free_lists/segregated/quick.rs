@@ -4,7 +4,7 @@
 //! linked through the blocks' first payload words; a flag in the header
 //! (one of the block format's spare bits) marks the blocks on them.
 
-use super::{size_class, SegregatedFreeList, EXACT_CLASSES, EXACT_LIMIT};
+use super::{EXACT_CLASSES, EXACT_LIMIT, SegregatedFreeList, size_class};
 use crate::free_lists::block::{Block, Header, MIN_BLOCK};
 use crate::free_lists::heap::HeapMemory;
 use crate::raw_allocator::HeapError;

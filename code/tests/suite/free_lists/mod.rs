@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use crate::harness::{assert_intact, filled};
-use allocators::block::{BlockInfo, BlockKind, ALIGN, MIN_BLOCK, WORD};
+use allocators::block::{ALIGN, BlockInfo, BlockKind, MIN_BLOCK, WORD};
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use std::alloc::Layout;
 use std::ptr::NonNull;

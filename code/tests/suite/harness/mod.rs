@@ -17,7 +17,8 @@
 //!   at least the live bytes, and the footprint never shrinks.
 //!
 //! A panic anywhere fails the test, and proptest shrinks the program to a
-//! minimal one before reporting it. The harness only needs a constructor,
+//! minimal one before reporting it. Each run tries new programs; the failure
+//! message names the seed (`HARNESS_SEED=...`) that brings them back. The harness only needs a constructor,
 //! so the free-list allocators reuse it as it is.
 //!
 //! The harness writes every byte of every block, so give it an allocator
@@ -31,7 +32,7 @@ use allocators::checked::Checked;
 use allocators::raw_allocator::RawAllocator;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
@@ -107,12 +108,46 @@ pub fn config() -> Config {
     }
 }
 
+/// The seed of this run's random programs: `HARNESS_SEED` if it is set (to
+/// replay a failure), else the clock. Miri, cut off from the clock, uses 0.
+fn seed() -> u64 {
+    if let Some(text) = std::env::var_os("HARNESS_SEED") {
+        let text = text.to_string_lossy();
+        return text
+            .parse()
+            .unwrap_or_else(|_| panic!("HARNESS_SEED={text}: not a number (u64)"));
+    }
+    if cfg!(miri) {
+        return 0;
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    now.map_or(0, |since| since.as_nanos() as u64)
+}
+
+/// What a panic said, for a failure report.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = (payload.downcast_ref::<&str>().copied())
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str));
+    format!("panicked: {}", text.unwrap_or("(no message)"))
+}
+
 /// Runs random programs against fresh allocators from `make`, and panics with
-/// the smallest failing program if one breaks a rule.
+/// the smallest failing program if one breaks a rule or panics.
 pub fn check_random_ops<A: RawAllocator>(make: impl Fn() -> A) {
-    let mut runner = TestRunner::new(config());
-    if let Err(error) = runner.run(&program(), |program| replay(&mut make(), &program)) {
-        panic!("{error}");
+    let seed = seed();
+    let mut bytes = [0; 32];
+    bytes[..8].copy_from_slice(&seed.to_le_bytes());
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+    let mut runner = TestRunner::new_with_rng(config(), rng);
+    let result = runner.run(&program(), |program| {
+        // proptest without std does not catch panics; we do, so that a
+        // panicking program is shrunk like any other failure.
+        let run = std::panic::AssertUnwindSafe(|| replay(&mut make(), &program));
+        std::panic::catch_unwind(run)
+            .unwrap_or_else(|panic| Err(TestCaseError::fail(panic_message(&*panic))))
+    });
+    if let Err(error) = result {
+        panic!("{error}\n(HARNESS_SEED={seed} runs the same programs again)");
     }
 }
 
