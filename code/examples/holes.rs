@@ -28,18 +28,18 @@ fn main() {
         gaps.push((starts[i - 1] + BLOCK, starts[i + 1])); // [start, end)
     }
     // Each freed block gives back one stride of the heap: its bytes and the
-    // allocator's bookkeeping next to them. A gap is wider than that, since
-    // it runs from one live block to the next, so checking against the gaps
-    // below is the stricter test.
-    let largest = stride;
-    let free = gaps.len() * stride;
+    // allocator's bookkeeping next to them. That is a hole. The room between
+    // two live blocks (a gap) is a little wider than a hole, so the loop
+    // below checks the new block against the gaps: the stricter test.
+    let hole = stride;
+    let free = gaps.len() * hole;
 
     // Ask for twice a block. Each hole is at least a block long (the stride
     // is), so the eight of them hold at least four times the request.
     let request = 2 * BLOCK;
     let big = vec![2u8; request];
     let at = big.as_ptr() as usize;
-    assert!(free >= 4 * request && largest < request);
+    assert!(free >= 4 * request && hole < request);
     for &(start, end) in &gaps {
         assert!(at + request <= start || at >= end, "no hole can hold it");
     }
@@ -53,7 +53,7 @@ fn main() {
         starts[0],
         starts[16] + BLOCK
     );
-    println!("after freeing 8 of them: {free} bytes free, in holes of {largest} bytes");
+    println!("after freeing 8 of them: {free} bytes free, in holes of {hole} bytes");
     println!("a request for {request} bytes went to {at:#x}, outside every hole");
     // ANCHOR_END: main
     drop(blocks);
