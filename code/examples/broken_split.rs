@@ -11,6 +11,10 @@
 //!
 //! Everything except the marked line is a copy of `first_implicit.rs`.
 
+// Deliberately repeats first_implicit.rs from here to `check`, but for the
+// line marked BUG: the broken version stands alone, so a reader can run it
+// and diff it against the working one.
+
 /// One word: a header or a footer.
 const W: usize = 8;
 /// The smallest block: header, 16 bytes of payload, footer.
@@ -90,6 +94,7 @@ impl Heap {
     }
     // ANCHOR_END: bug
 
+    // Deliberately first_implicit.rs again, as above: only `place` is broken.
     fn free(&mut self, payload: usize) {
         let b = payload - W;
         self.set(b, self.size(b), false);

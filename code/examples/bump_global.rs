@@ -12,6 +12,8 @@ use allocators::region::Buffer;
 use std::collections::BTreeMap;
 use std::ptr::NonNull;
 
+mod common;
+
 // ANCHOR: allocator
 const HEAP_SIZE: usize = 64 * 1024 * 1024;
 
@@ -34,25 +36,9 @@ static ALLOCATOR: Locked<BumpAllocator<Buffer<'static>>> = Locked::new(BumpAlloc
 ));
 // ANCHOR_END: allocator
 
-/// A deterministic stream of made-up words (no `rand` crate: this example
-/// should allocate only what its workload does).
+/// Made-up words of one to three syllables (see `common::words`).
 fn words(count: usize) -> impl Iterator<Item = String> {
-    const SYLLABLES: [&str; 16] = [
-        "ba", "ko", "ri", "tan", "mel", "su", "dor", "e", "qua", "lin", "o", "pe", "vus", "hi",
-        "ga", "ny",
-    ];
-    let mut state: u32 = 0x2545_f491;
-    (0..count).map(move |_| {
-        let mut word = String::new();
-        // xorshift32: enough randomness to make words repeat unevenly.
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        for i in 0..1 + state % 3 {
-            word.push_str(SYLLABLES[(state >> (4 * i + 8)) as usize % SYLLABLES.len()]);
-        }
-        word
-    })
+    common::words(count, 3)
 }
 
 fn main() {

@@ -9,7 +9,7 @@
 //! Run it with `cargo run --example counting_workload`.
 
 use allocators::counting::Counting;
-use allocators::stats::Stats;
+use allocators::stats::{StackText, Stats};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -72,23 +72,6 @@ fn workload() -> (usize, String) {
 }
 // ANCHOR_END: workload
 
-/// A `fmt::Write` into a fixed array on the stack: lets the report be
-/// formatted while the counters are watched, without allocating.
-struct StackText {
-    bytes: [u8; 4096],
-    len: usize,
-}
-
-impl std::fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(std::fmt::Error)?;
-        let room = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        room.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
-}
-
 fn main() {
     // ANCHOR: measure
     A.reset_peak();
@@ -101,10 +84,7 @@ fn main() {
     // ANCHOR_END: measure
 
     // Formatting the report allocates nothing: the counters do not move.
-    let mut report = StackText {
-        bytes: [0; 4096],
-        len: 0,
-    };
+    let mut report = StackText::new();
     write!(report, "{work}").expect("the report fits in 4 KiB");
     assert_eq!(A.snapshot(), after, "formatting the report allocated");
 
@@ -137,5 +117,5 @@ fn main() {
         "{distinct} distinct words; the top ten take {top_len} bytes to print.\n"
     )
     .expect("stdout");
-    out.write_all(&report.bytes[..report.len]).expect("stdout");
+    out.write_all(report.as_str().as_bytes()).expect("stdout");
 }

@@ -27,7 +27,9 @@ fn main() -> Result<(), AllocError> {
         }
     }
     // A search that finds no fit visits every block of the implicit list,
-    // allocated or free, but only the free blocks of the explicit one.
+    // allocated or free, but only the free blocks of the explicit one. (The
+    // walk also reports the padding at the heap's start and the epilogue,
+    // which are not blocks: the filter drops them.)
     let every_block = implicit
         .blocks()
         .filter(|b| b.is_allocated() || b.is_free())
@@ -40,11 +42,11 @@ fn main() -> Result<(), AllocError> {
     // ANCHOR_END: walk
 
     // ANCHOR: order
-    // Seven blocks; free d, then b, then f.
+    // Seven blocks; free d, then b, then f. g stays allocated, so f has no
+    // free neighbour, and none of the three merges with another.
     for insertion in [Insertion::Lifo, Insertion::AddressOrdered] {
         let mut heap = ExplicitFreeList::new(region()?, insertion);
         let p: Vec<_> = (0..7).map(|_| heap.allocate(l)).collect::<Result<_, _>>()?;
-        let _wall = heap.allocate(l)?; // keeps f away from the free top of the heap
         for i in [3, 1, 5] {
             // SAFETY: a live block of `heap`, allocated with `l`, freed once.
             unsafe { heap.deallocate(p[i], l) };

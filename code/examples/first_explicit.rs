@@ -10,6 +10,10 @@
 //!
 //! `cargo run --example first_explicit`
 
+// Deliberately repeats first_implicit.rs (the format, the heap's ends,
+// `allocate`, `free`, `blocks`), as first_segregated.rs repeats this file:
+// each first-version example stands alone for the reader.
+
 /// One word: a header or a footer.
 const W: usize = 8;
 /// The smallest block: header, 16 bytes of payload, footer.
@@ -136,6 +140,8 @@ impl Heap {
     }
     // ANCHOR_END: allocate
 
+    // Deliberately first_implicit.rs's `free`, and below it the coalescing
+    // that first_segregated.rs repeats: see the top of the file.
     fn free(&mut self, payload: usize) {
         let b = payload - W;
         self.set(b, self.size(b), false);
@@ -163,6 +169,7 @@ impl Heap {
     }
     // ANCHOR_END: coalesce
 
+    // Deliberately repeats first_implicit.rs's walks (see the top of the file).
     /// The free list, front to back.
     fn free_list(&self) -> Vec<usize> {
         let mut out = Vec::new();

@@ -8,6 +8,10 @@
 //!
 //! `cargo run --example first_implicit`
 
+// first_explicit.rs, first_segregated.rs and broken_split.rs deliberately
+// repeat parts of this file: each first-version example stands alone for the
+// reader.
+
 // ANCHOR: format
 /// One word: a header or a footer.
 const W: usize = 8;

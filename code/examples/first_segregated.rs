@@ -9,6 +9,10 @@
 //!
 //! `cargo run --example first_segregated`
 
+// Deliberately repeats first_explicit.rs (and through it first_implicit.rs)
+// but for the classes, the lists and the search: each first-version example
+// stands alone for the reader.
+
 /// One word: a header or a footer.
 const W: usize = 8;
 /// The smallest block: header, 16 bytes of payload, footer.
@@ -131,6 +135,8 @@ impl Heap {
     }
     // ANCHOR_END: lists
 
+    // Deliberately first_explicit.rs's `place`, `free` and `coalesce`, which
+    // reach the lists only through `push` and `unlink` (see the top).
     /// As before, and the free list follows: `b` leaves it, and a split-off
     /// remainder joins it.
     fn place(&mut self, b: usize, asize: usize) {

@@ -23,6 +23,8 @@ use std::collections::BTreeMap;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+mod common;
+
 const HEAP_SIZE: usize = 64 * 1024 * 1024;
 
 /// A static heap: zero-initialised, so it lands in `.bss` and costs no
@@ -134,23 +136,9 @@ fn report() -> (Stats, Result<(), HeapError>, usize) {
     }
 }
 
-/// A deterministic stream of made-up words.
+/// Made-up words of one to four syllables (see `common::words`).
 fn words(count: usize) -> impl Iterator<Item = String> {
-    const SYLLABLES: [&str; 16] = [
-        "ba", "ko", "ri", "tan", "mel", "su", "dor", "e", "qua", "lin", "o", "pe", "vus", "hi",
-        "ga", "ny",
-    ];
-    let mut state: u32 = 0x2545_f491;
-    (0..count).map(move |_| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let mut word = String::new();
-        for i in 0..1 + state % 4 {
-            word.push_str(SYLLABLES[(state >> (4 * i + 8)) as usize % SYLLABLES.len()]);
-        }
-        word
-    })
+    common::words(count, 4)
 }
 
 fn main() {

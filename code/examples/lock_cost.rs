@@ -28,7 +28,8 @@ fn uncontended(n: u64) -> f64 {
 }
 
 /// Two threads each add 1 `n` times: to one shared counter, or to two
-/// counters on separate cache lines. Only the first moves a cache line.
+/// counters on separate cache lines. Only the first shares a line, which
+/// must move between the two threads' caches if they run on separate cores.
 fn two_threads_adding(n: u64, shared: bool) -> f64 {
     let counters = [Padded(AtomicU64::new(0)), Padded(AtomicU64::new(0))];
     let start = Instant::now();

@@ -8,7 +8,7 @@ use allocators::raw_allocator::AllocError;
 use allocators::region::OwnedRegion;
 
 // ANCHOR: particle
-/// A 56-byte object: one slot each.
+/// A particle: one per slot of the pool.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Particle {
     position: [f64; 3],

@@ -4,6 +4,8 @@
 //! `cargo run --example raw_mmap`
 use std::io;
 
+// Deliberately repeats the `mmap` call of src/os.rs (`Mapping::new`): this
+// example shows raw mmap, with nothing of the crate's wrapper in between.
 fn main() -> io::Result<()> {
     // ANCHOR: main
     // SAFETY: sysconf only reads a system constant.
@@ -69,6 +71,8 @@ fn main() -> io::Result<()> {
 /// A page read before it is written takes two faults: the read maps the
 /// kernel's shared zero page, read-only, and the first write copies it.
 fn read_then_write(page: usize) -> io::Result<()> {
+    // Deliberately the raw `mmap` of `main` again, not a helper: `main` is
+    // what the chapter shows, whole.
     // SAFETY: as above: the kernel picks the address of a fresh mapping.
     let ptr = unsafe {
         libc::mmap(

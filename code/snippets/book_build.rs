@@ -115,24 +115,31 @@ fn label_rust_blocks(text: &str, relative: &Path) -> String {
     let mut count = 0;
     for line in text.split_inclusive('\n') {
         out.push_str(line);
-        let trimmed = line.trim_start();
-        if let Some(info) = trimmed.strip_prefix("```") {
-            if in_block {
-                in_block = false;
-            } else {
-                in_block = true;
-                let info = info.trim();
-                if info.split(',').next() == Some("rust") {
-                    count += 1;
-                    out.push_str(&format!(
-                        "# // src/{}, rust block {count}\n",
-                        relative.display()
-                    ));
-                }
-            }
+        if opens_rust_block(line, &mut in_block) {
+            count += 1;
+            out.push_str(&format!(
+                "# // src/{}, rust block {count}\n",
+                relative.display()
+            ));
         }
     }
     out
+}
+
+/// Follows a chapter's code fences line by line: flips `in_block` at each
+/// ```` ``` ```` line, and returns `true` if `line` opens a ```` ```rust ````
+/// block.
+fn opens_rust_block(line: &str, in_block: &mut bool) -> bool {
+    let Some(info) = line.trim_start().strip_prefix("```") else {
+        return false;
+    };
+    *in_block = !*in_block;
+    *in_block && is_rust_info(info)
+}
+
+/// Whether a fence's info string (what follows ```` ``` ````) names Rust.
+fn is_rust_info(info: &str) -> bool {
+    info.trim().split(',').next() == Some("rust")
 }
 
 /// Finds the ```` ```rust ```` blocks of a chapter whose whole body is one
@@ -150,7 +157,7 @@ fn split_off_examples(source: &str, expanded: &str, relative: &Path) -> (String,
         let Some(info) = line.trim_start().strip_prefix("```") else {
             continue;
         };
-        let is_rust = info.trim().split(',').next() == Some("rust");
+        let is_rust = is_rust_info(info);
         let mut body = Vec::new();
         for inner in lines.by_ref() {
             if inner.trim_start().starts_with("```") {
@@ -174,29 +181,22 @@ fn split_off_examples(source: &str, expanded: &str, relative: &Path) -> (String,
     let mut index = 0;
     let mut in_block = false;
     for line in expanded.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        if let Some(info) = trimmed.strip_prefix("```") {
-            if in_block {
-                in_block = false;
-            } else {
-                in_block = true;
-                if info.trim().split(',').next() == Some("rust") {
-                    let whole = wholes.get(index).unwrap_or_else(|| {
-                        panic!(
-                            "{}: more rust blocks after expansion than before",
-                            relative.display()
-                        )
-                    });
-                    index += 1;
-                    if let Some(name) = whole {
-                        if !names.contains(name) {
-                            names.push(name.clone());
-                        }
-                        out.push_str(&line[..line.len() - trimmed.len()]);
-                        out.push_str("```text\n");
-                        continue;
-                    }
+        if opens_rust_block(line, &mut in_block) {
+            let whole = wholes.get(index).unwrap_or_else(|| {
+                panic!(
+                    "{}: more rust blocks after expansion than before",
+                    relative.display()
+                )
+            });
+            index += 1;
+            if let Some(name) = whole {
+                if !names.contains(name) {
+                    names.push(name.clone());
                 }
+                let indent = line.len() - line.trim_start().len();
+                out.push_str(&line[..indent]);
+                out.push_str("```text\n");
+                continue;
             }
         }
         out.push_str(line);

@@ -186,6 +186,19 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     /// let head = arena.alloc_copy(Node { value: 1, next: Some(tail) }).unwrap();
     /// assert_eq!(head.next.map(|n| n.value), Some(2));
     /// ```
+    ///
+    /// With `alloc`, the same nodes do not compile: `tail` borrows the arena,
+    /// so it cannot outlive `'a`, which outlives the arena.
+    ///
+    /// ```compile_fail,E0597
+    /// # use allocators::{arena::Arena, growing_bump::GrowingBump};
+    /// # #[derive(Clone, Copy)]
+    /// # struct Node<'n> { value: u32, next: Option<&'n Node<'n>> }
+    /// let arena = Arena::new(GrowingBump::new());
+    /// let tail = arena.alloc(Node { value: 2, next: None });
+    /// let head = arena.alloc(Node { value: 1, next: Some(tail) });
+    /// assert_eq!(head.next.map(|n| n.value), Some(2));
+    /// ```
     #[allow(clippy::mut_from_ref)] // as in `try_alloc`
     pub fn alloc_copy<T: Copy>(&self, value: T) -> Result<&mut T, AllocError> {
         self.put(value)
@@ -203,10 +216,7 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     pub fn alloc<T: 'a>(&self, value: T) -> &mut T {
         match self.try_alloc(value) {
             Ok(value) => value,
-            Err(error) => panic!(
-                "arena allocation of {} bytes failed: {error}",
-                size_of::<T>()
-            ),
+            Err(error) => alloc_failed(size_of::<T>(), error),
         }
     }
 
@@ -258,6 +268,13 @@ impl<A: RawAllocator> Drop for Arena<'_, A> {
     fn drop(&mut self) {
         self.drop_values();
     }
+}
+
+/// [`Arena::alloc`]'s failure, out of line and out of the generic fast path.
+#[cold]
+#[inline(never)]
+fn alloc_failed(bytes: usize, error: AllocError) -> ! {
+    panic!("arena allocation of {bytes} bytes failed: {error}")
 }
 
 #[cfg(test)]

@@ -143,9 +143,9 @@ impl<R> BumpAllocator<R> {
     /// Frees every block at once by moving the bump pointer back to the end
     /// of the region. The region itself is kept, ready for reuse.
     ///
-    /// Taking `&mut self` is what makes this safe: no reference to a block
-    /// (for example from an `Arena` on top) can still
-    /// be alive.
+    /// Taking `&mut self` is what makes this safe: no *reference* to a block
+    /// (for example from an `Arena` on top) can still be alive. Raw pointers
+    /// from `allocate` can, but only `unsafe` code can use one after a reset.
     pub fn reset(&mut self) {
         self.note_footprint();
         self.top = self.end;

@@ -159,6 +159,11 @@ pub const STRESSED: [Book; 8] = Book::ALL;
 /// ```
 #[macro_export]
 macro_rules! with_book {
+    // One arm: a free list over the region, built by `$new` with `$policy`.
+    (@list |$r:ident| $region:expr, |$make:ident| $body:expr, $new:path, $policy:expr) => {{
+        let $make = |$r| Some($new($crate::heap::RegionBreak::new($region), $policy));
+        $body
+    }};
     ($which:expr, |$r:ident| $region:expr, growing: $growing:expr, |$make:ident| $body:expr) => {
         match $which {
             $crate::catalog::Book::Bump => {
@@ -172,51 +177,16 @@ macro_rules! with_book {
                 };
                 $body
             }
-            $crate::catalog::Book::Implicit => {
-                let $make = |$r| {
-                    Some($crate::implicit::ImplicitFreeList::new(
-                        $crate::heap::RegionBreak::new($region),
-                        $crate::implicit::Placement::FirstFit,
-                    ))
-                };
-                $body
-            }
-            $crate::catalog::Book::ImplicitNext => {
-                let $make = |$r| {
-                    Some($crate::implicit::ImplicitFreeList::new(
-                        $crate::heap::RegionBreak::new($region),
-                        $crate::implicit::Placement::NextFit,
-                    ))
-                };
-                $body
-            }
-            $crate::catalog::Book::ImplicitBest => {
-                let $make = |$r| {
-                    Some($crate::implicit::ImplicitFreeList::new(
-                        $crate::heap::RegionBreak::new($region),
-                        $crate::implicit::Placement::BestFit,
-                    ))
-                };
-                $body
-            }
-            $crate::catalog::Book::Explicit => {
-                let $make = |$r| {
-                    Some($crate::explicit::ExplicitFreeList::new(
-                        $crate::heap::RegionBreak::new($region),
-                        $crate::explicit::Insertion::Lifo,
-                    ))
-                };
-                $body
-            }
-            $crate::catalog::Book::ExplicitAddr => {
-                let $make = |$r| {
-                    Some($crate::explicit::ExplicitFreeList::new(
-                        $crate::heap::RegionBreak::new($region),
-                        $crate::explicit::Insertion::AddressOrdered,
-                    ))
-                };
-                $body
-            }
+            $crate::catalog::Book::Implicit => $crate::with_book!(@list |$r| $region, |$make| $body,
+                $crate::implicit::ImplicitFreeList::new, $crate::implicit::Placement::FirstFit),
+            $crate::catalog::Book::ImplicitNext => $crate::with_book!(@list |$r| $region, |$make| $body,
+                $crate::implicit::ImplicitFreeList::new, $crate::implicit::Placement::NextFit),
+            $crate::catalog::Book::ImplicitBest => $crate::with_book!(@list |$r| $region, |$make| $body,
+                $crate::implicit::ImplicitFreeList::new, $crate::implicit::Placement::BestFit),
+            $crate::catalog::Book::Explicit => $crate::with_book!(@list |$r| $region, |$make| $body,
+                $crate::explicit::ExplicitFreeList::new, $crate::explicit::Insertion::Lifo),
+            $crate::catalog::Book::ExplicitAddr => $crate::with_book!(@list |$r| $region, |$make| $body,
+                $crate::explicit::ExplicitFreeList::new, $crate::explicit::Insertion::AddressOrdered),
             $crate::catalog::Book::Segregated => {
                 let $make = |$r| {
                     Some($crate::segregated::SegregatedFreeList::new(

@@ -184,6 +184,8 @@ impl<A: RawAllocator> Checked<A> {
         })
     }
 
+    /// Records the first violation; later ones are ignored.
+    #[cold]
     fn fail(&mut self, message: String) {
         if self.violation.is_none() {
             self.violation = Some(Violation(message));
@@ -411,6 +413,13 @@ mod tests {
     use crate::bump::BumpAllocator;
     use crate::region::OwnedRegion;
 
+    /// A checked bump allocator over 4 KiB.
+    fn checked_bump() -> Checked<BumpAllocator<OwnedRegion>> {
+        Checked::new(BumpAllocator::new(
+            OwnedRegion::new(4096, 16).expect("4 KiB"),
+        ))
+    }
+
     fn layout(size: usize, align: usize) -> Layout {
         Layout::from_size_align(size, align).expect("a valid layout")
     }
@@ -450,9 +459,7 @@ mod tests {
 
     #[test]
     fn a_correct_allocator_passes() {
-        let mut a = Checked::new(BumpAllocator::new(
-            OwnedRegion::new(4096, 16).expect("4 KiB"),
-        ));
+        let mut a = checked_bump();
         let p = a.allocate(layout(24, 8)).expect("room");
         let q = a.allocate(layout(8, 16)).expect("room");
         // SAFETY: `q` is the newest live block, with this layout.
@@ -468,9 +475,7 @@ mod tests {
 
     #[test]
     fn a_wrong_layout_and_a_scribble_are_caught() {
-        let mut a = Checked::new(BumpAllocator::new(
-            OwnedRegion::new(4096, 16).expect("4 KiB"),
-        ));
+        let mut a = checked_bump();
         let p = a.allocate(layout(16, 8)).expect("room");
         // SAFETY: inside the 16-byte block; the point is to break its pattern.
         unsafe { p.as_ptr().add(3).write(0) };
@@ -479,9 +484,7 @@ mod tests {
         let message = a.violation().expect("caught").to_string();
         assert!(message.contains("byte 3"), "{message}");
 
-        let mut b = Checked::new(BumpAllocator::new(
-            OwnedRegion::new(4096, 16).expect("4 KiB"),
-        ));
+        let mut b = checked_bump();
         let p = b.allocate(layout(16, 8)).expect("room");
         // SAFETY: the allocator ignores the layout; the checker must not.
         unsafe { b.deallocate(p, layout(32, 8)) };
@@ -491,9 +494,7 @@ mod tests {
 
     #[test]
     fn a_zero_size_block_may_share_an_address() {
-        let mut a = Checked::new(BumpAllocator::new(
-            OwnedRegion::new(4096, 16).expect("4 KiB"),
-        ));
+        let mut a = checked_bump();
         let p = a.allocate(layout(16, 16)).expect("room");
         let z = a.allocate(layout(0, 16)).expect("room");
         // SAFETY: live blocks with these layouts, the empty one first.

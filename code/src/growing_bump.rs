@@ -92,7 +92,11 @@ impl Chunk {
     fn set_prev(&self, prev: Chunk) {
         // SAFETY: as in `take_prev`.
         let old = unsafe { (*self.header()).prev.replace(prev) };
-        debug_assert!(old.is_none(), "set_prev would leak a chunk list");
+        debug_assert!(
+            old.is_none(),
+            "set_prev would leak the chunk list at {:?}",
+            old.as_ref().map(|chunk| chunk.mapping.as_ptr())
+        );
     }
 
     fn data(&self) -> Range<usize> {

@@ -58,7 +58,7 @@
 //! ```
 
 use crate::align::align_up;
-use crate::raw_allocator::{AllocError, HeapError, RawAllocator};
+use crate::raw_allocator::{AllocError, HeapError, RawAllocator, resized_layout};
 use crate::region::Region;
 use std::alloc::Layout;
 use std::cell::RefCell;
@@ -312,7 +312,7 @@ unsafe impl<R> RawAllocator for PoolAllocator<R> {
         old: Layout,
         new_size: usize,
     ) -> Result<NonNull<u8>, AllocError> {
-        Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
+        resized_layout(old, new_size)?;
         if new_size <= self.slot_size {
             // The slot already holds `new_size` bytes at `old.align()`.
             Ok(ptr)

@@ -63,6 +63,14 @@ impl fmt::Display for AllocError {
 
 impl std::error::Error for AllocError {}
 
+/// The layout of a block resized to `new_size` bytes: `old`'s alignment, or
+/// [`AllocError::SizeOverflow`] if no `Layout` can describe that size. What a
+/// `reallocate` checks first, even when the block stays where it is.
+#[inline]
+pub(crate) fn resized_layout(old: Layout, new_size: usize) -> Result<Layout, AllocError> {
+    Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)
+}
+
 /// A broken invariant found by a heap checker ([`RawAllocator::check`]).
 ///
 /// It holds no heap data, only an address and a fixed message, so building
@@ -215,9 +223,7 @@ pub unsafe fn reallocate_by_copy<A: RawAllocator + ?Sized>(
     old: Layout,
     new_size: usize,
 ) -> Result<NonNull<u8>, AllocError> {
-    let new_layout =
-        Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
-    let new = alloc.allocate(new_layout)?;
+    let new = alloc.allocate(resized_layout(old, new_size)?)?;
     // SAFETY: `ptr` is live for `old.size()` bytes (caller's guarantee) and
     // `new` for `new_size` bytes; they are distinct live blocks of the same
     // allocator, so they do not overlap.

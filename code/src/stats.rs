@@ -242,6 +242,55 @@ impl fmt::Display for Stats {
 }
 // ANCHOR_END: display
 
+/// A [`fmt::Write`] into a fixed 4 KiB array on the stack: formats a
+/// [`Stats`] report (or any text) while an allocator is being watched,
+/// without allocating. Writing more than fits fails with [`fmt::Error`].
+///
+/// ```
+/// use allocators::stats::{StackText, Stats};
+/// use std::fmt::Write;
+///
+/// let mut text = StackText::new();
+/// write!(text, "{}", Stats::default()).unwrap();
+/// assert!(text.as_str().starts_with("allocations"));
+/// ```
+pub struct StackText {
+    bytes: [u8; 4096],
+    len: usize,
+}
+
+impl StackText {
+    /// An empty text.
+    pub const fn new() -> StackText {
+        StackText {
+            bytes: [0; 4096],
+            len: 0,
+        }
+    }
+
+    /// What was written so far.
+    pub fn as_str(&self) -> &str {
+        // Only whole `str`s are ever copied in, so this cannot fail.
+        std::str::from_utf8(&self.bytes[..self.len]).expect("only str was written")
+    }
+}
+
+impl Default for StackText {
+    fn default() -> StackText {
+        StackText::new()
+    }
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
+        let room = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+        room.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -328,7 +328,8 @@ impl<A> ThreadCached<A> {
         )
     }
 
-    /// Our identity in a cache's `owner`.
+    /// Our identity in a cache's `owner`: the shared heap's address, as an
+    /// untyped pointer, so that caches of any `A` compare alike.
     fn id(&self) -> *const () {
         std::ptr::from_ref(self.shared).cast()
     }
@@ -336,6 +337,7 @@ impl<A> ThreadCached<A> {
 // ANCHOR_END: thread_cached
 
 impl<A: RawAllocator> ThreadCached<A> {
+    // ANCHOR: claim
     /// Makes `cache` ours if nobody owns it yet; `false` if another heap does.
     #[inline]
     fn claim(&self, cache: &Cache) -> bool {
@@ -350,6 +352,7 @@ impl<A: RawAllocator> ThreadCached<A> {
         cache.drain.set(Some(drain_all::<A>));
         true
     }
+    // ANCHOR_END: claim
 
     // ANCHOR: alloc_path
     /// Serves a request of class `class` from `cache`, refilling it under the

@@ -6,7 +6,7 @@
 //! while other tests run in parallel.
 
 use allocators::counting::Counting;
-use allocators::stats::{BUCKETS, Stats};
+use allocators::stats::{BUCKETS, StackText, Stats};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -57,34 +57,6 @@ unsafe impl GlobalAlloc for Refuses {
         null_mut()
     }
     unsafe fn dealloc(&self, _: *mut u8, _: Layout) {}
-}
-
-/// `fmt::Write` into a stack array: formatting without allocating.
-struct StackText {
-    bytes: [u8; 4096],
-    len: usize,
-}
-
-impl StackText {
-    fn new() -> StackText {
-        StackText {
-            bytes: [0; 4096],
-            len: 0,
-        }
-    }
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.bytes[..self.len]).expect("only str was written")
-    }
-}
-
-impl std::fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(std::fmt::Error)?;
-        let room = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
-        room.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
 }
 
 fn layout(size: usize) -> Layout {

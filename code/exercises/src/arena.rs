@@ -5,6 +5,7 @@ use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::OwnedRegion;
 use std::cell::RefCell;
 
+// ANCHOR: slice_arena
 /// Exercise 1: an arena of slices.
 ///
 /// Like the crate's `Arena`, it takes `&self` and keeps its bump allocator
@@ -27,6 +28,7 @@ impl SliceArena {
         self.bump.borrow().heap_size()
     }
 }
+// ANCHOR_END: slice_arena
 
 #[cfg(not(feature = "solutions"))]
 // ANCHOR: alloc_slice_copy_stub

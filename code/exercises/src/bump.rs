@@ -21,6 +21,8 @@ pub fn bump_up(
 }
 // ANCHOR_END: bump_up_stub
 
+// Deliberately repeats the stub's signature: the chapter shows the stub and
+// the solution each whole.
 // ANCHOR: bump_up
 /// Exercise 1, solved: round the address up, then add the size. Both steps
 /// can overflow, so both are checked; bumping down needs only one check.
@@ -39,6 +41,7 @@ pub fn bump_up(
 }
 // ANCHOR_END: bump_up
 
+// ANCHOR: scratch_struct
 /// Exercise 2: a scratch allocator with marks.
 ///
 /// A bump allocator over its own buffer, like the chapter's first version,
@@ -76,6 +79,7 @@ impl Scratch {
         self.memory.len() - self.top
     }
 }
+// ANCHOR_END: scratch_struct
 
 #[cfg(not(feature = "solutions"))]
 // ANCHOR: scratch_stub

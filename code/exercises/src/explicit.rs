@@ -6,6 +6,7 @@
 //! after its header, its `prev` link the word after that; `NIL` (0) ends the
 //! list.
 
+// ANCHOR: helpers
 pub use crate::implicit::{FIRST, W, size};
 
 /// No block.
@@ -24,17 +25,20 @@ pub fn link(words: &[usize], b: usize, which: usize) -> usize {
 pub fn set_link(words: &mut [usize], b: usize, which: usize, to: usize) {
     words[b / W + which] = to;
 }
+// ANCHOR_END: helpers
 
+#[cfg(not(feature = "solutions"))]
+// ANCHOR: insert_by_address_stub
 /// Exercise 1: address-ordered insertion.
 ///
 /// Link the free block `b` (not yet on the list) into the list that starts
 /// at `*head`, so that the list stays sorted by address. Set both links of
 /// `b` and fix its neighbours' links (and `*head`, if `b` becomes first).
-#[cfg(not(feature = "solutions"))]
 pub fn insert_by_address(words: &mut [usize], head: &mut usize, b: usize) {
     let _ = (words, head, b);
     crate::unsolved("The explicit free list", 1)
 }
+// ANCHOR_END: insert_by_address_stub
 
 // ANCHOR: insert_by_address
 /// Exercise 1, solved: walk to the first block above `b`, and link `b` in
@@ -59,6 +63,8 @@ pub fn insert_by_address(words: &mut [usize], head: &mut usize, b: usize) {
 }
 // ANCHOR_END: insert_by_address
 
+#[cfg(not(feature = "solutions"))]
+// ANCHOR: next_fit_stub
 /// Exercise 2: next fit.
 ///
 /// Search the list that starts at `head` for the first free block of at
@@ -66,11 +72,11 @@ pub fn insert_by_address(words: &mut [usize], head: &mut usize, b: usize) {
 /// for the head), running to the end, then wrapping around to the head and
 /// stopping where it started. Return the block found; the caller makes it
 /// the new rover.
-#[cfg(not(feature = "solutions"))]
 pub fn next_fit(words: &[usize], head: usize, rover: usize, asize: usize) -> Option<usize> {
     let _ = (words, head, rover, asize);
     crate::unsolved("The explicit free list", 2)
 }
+// ANCHOR_END: next_fit_stub
 
 // ANCHOR: next_fit
 /// Exercise 2, solved: two walks, one from the rover to the end and one

@@ -8,6 +8,7 @@
 //! and a footer: its size (a multiple of 16) with the lowest bit set when it
 //! is allocated.
 
+// ANCHOR: helpers
 /// One word.
 pub const W: usize = 8;
 /// The byte offset of the first block's header.
@@ -24,7 +25,10 @@ pub fn size(words: &[usize], at: usize) -> usize {
 pub fn is_allocated(words: &[usize], at: usize) -> bool {
     words[at / W] & 1 == 1
 }
+// ANCHOR_END: helpers
 
+#[cfg(not(feature = "solutions"))]
+// ANCHOR: check_stub
 /// Exercise 1: a heap checker.
 ///
 /// Walk the blocks from `FIRST`. Return the number of blocks (not counting
@@ -33,11 +37,11 @@ pub fn is_allocated(words: &[usize], at: usize) -> bool {
 /// multiple of 16 and at least `MIN_BLOCK`; no block runs past the
 /// epilogue; every footer equals its header; no two free blocks are
 /// neighbours; and the walk ends exactly at the last word, the epilogue.
-#[cfg(not(feature = "solutions"))]
 pub fn check(words: &[usize]) -> Result<usize, String> {
     let _ = words;
     crate::unsolved("The implicit free list", 1)
 }
+// ANCHOR_END: check_stub
 
 // ANCHOR: check
 /// Exercise 1, solved: one walk, one rule per `if`.
@@ -71,16 +75,18 @@ pub fn check(words: &[usize]) -> Result<usize, String> {
 }
 // ANCHOR_END: check
 
+#[cfg(not(feature = "solutions"))]
+// ANCHOR: best_fit_stub
 /// Exercise 2: best fit.
 ///
 /// Return the header offset of the smallest free block of at least `asize`
 /// bytes (the first one, if several are equally small), or `None`. Stop as
 /// soon as a block fits exactly: nothing can beat it.
-#[cfg(not(feature = "solutions"))]
 pub fn best_fit(words: &[usize], asize: usize) -> Option<usize> {
     let _ = (words, asize);
     crate::unsolved("The implicit free list", 2)
 }
+// ANCHOR_END: best_fit_stub
 
 // ANCHOR: best_fit
 /// Exercise 2, solved: remember the best block so far, and walk on.

@@ -15,6 +15,7 @@ pub enum FreeError {
     NotASlot,
 }
 
+// ANCHOR: checked_pool
 /// Exercise 1: a pool that catches every double free.
 ///
 /// It wraps the crate's `PoolAllocator` and keeps one flag per slot, `true`
@@ -27,20 +28,6 @@ pub struct CheckedPool {
 }
 
 impl CheckedPool {
-    /// A pool of `capacity` slots for blocks of `layout`.
-    pub fn new(capacity: usize, layout: Layout) -> Result<CheckedPool, AllocError> {
-        let slot = layout.pad_to_align().size().max(size_of::<usize>());
-        let bytes = slot.checked_mul(capacity).ok_or(AllocError::SizeOverflow)?;
-        let region = OwnedRegion::new(bytes, layout.align().max(align_of::<usize>()))?;
-        let pool = PoolAllocator::new(region, layout)?;
-        let in_use = vec![false; pool.capacity()];
-        Ok(CheckedPool {
-            pool,
-            layout,
-            in_use,
-        })
-    }
-
     /// The slot number of `ptr`, if it is the start of a slot of this pool.
     pub fn slot_index(&self, ptr: NonNull<u8>) -> Option<usize> {
         let mut first = 0;
@@ -63,6 +50,23 @@ impl CheckedPool {
     /// Slots in use.
     pub fn live(&self) -> usize {
         self.pool.live()
+    }
+}
+// ANCHOR_END: checked_pool
+
+impl CheckedPool {
+    /// A pool of `capacity` slots for blocks of `layout`.
+    pub fn new(capacity: usize, layout: Layout) -> Result<CheckedPool, AllocError> {
+        let slot = layout.pad_to_align().size().max(size_of::<usize>());
+        let bytes = slot.checked_mul(capacity).ok_or(AllocError::SizeOverflow)?;
+        let region = OwnedRegion::new(bytes, layout.align().max(align_of::<usize>()))?;
+        let pool = PoolAllocator::new(region, layout)?;
+        let in_use = vec![false; pool.capacity()];
+        Ok(CheckedPool {
+            pool,
+            layout,
+            in_use,
+        })
     }
 }
 

@@ -1,5 +1,7 @@
 //! Exercises of the chapter "Segregated free lists".
 
+#[cfg(not(feature = "solutions"))]
+// ANCHOR: size_class_stub
 /// Exercise 1: the crate's size classes.
 ///
 /// Return the class of a block of `size` bytes (a multiple of 16, at least
@@ -8,11 +10,11 @@
 /// power of two, by the two bits below the top bit (256 is class 14, 320
 /// class 15, 384 class 16, 448 class 17, 512 class 18, ...); and every size
 /// past the last of the 64 classes in class 63.
-#[cfg(not(feature = "solutions"))]
 pub fn size_class(size: usize) -> usize {
     let _ = size;
     crate::unsolved("Segregated free lists", 1)
 }
+// ANCHOR_END: size_class_stub
 
 // ANCHOR: size_class
 /// Exercise 1, solved: the exact classes first, then the power of two and
@@ -28,6 +30,8 @@ pub fn size_class(size: usize) -> usize {
 }
 // ANCHOR_END: size_class
 
+#[cfg(not(feature = "solutions"))]
+// ANCHOR: best_in_class_stub
 /// Exercise 2: best fit within a class.
 ///
 /// `sizes` are the sizes of the blocks on one class's list, front to back.
@@ -35,11 +39,11 @@ pub fn size_class(size: usize) -> usize {
 /// if several are equally small), but look at no more than `candidates`
 /// blocks that fit: after that many, take the best seen. Stop at once on an
 /// exact fit.
-#[cfg(not(feature = "solutions"))]
 pub fn best_in_class(sizes: &[usize], asize: usize, candidates: usize) -> Option<usize> {
     let _ = (sizes, asize, candidates);
     crate::unsolved("Segregated free lists", 2)
 }
+// ANCHOR_END: best_in_class_stub
 
 // ANCHOR: best_in_class
 /// Exercise 2, solved: blocks that are too small are skipped and not

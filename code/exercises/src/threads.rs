@@ -8,12 +8,14 @@
 //! `2 * batch` blocks first drains `batch` of them (one lock trip). A batch
 //! of 0 counts as 1. The tests run the real allocator and compare.
 
-/// Exercise 1: how many blocks the thread's cache holds at the end.
 #[cfg(not(feature = "solutions"))]
+// ANCHOR: cached_after_stub
+/// Exercise 1: how many blocks the thread's cache holds at the end.
 pub fn cached_after(n: u32, batch: u32) -> u32 {
     let _ = (n, batch);
     crate::unsolved("Allocators and threads", 1)
 }
+// ANCHOR_END: cached_after_stub
 
 // ANCHOR: cached_after
 /// Exercise 1: how many blocks the thread's cache holds at the end.
@@ -37,13 +39,15 @@ pub fn cached_after(n: u32, batch: u32) -> u32 {
 }
 // ANCHOR_END: cached_after
 
+#[cfg(not(feature = "solutions"))]
+// ANCHOR: trips_after_stub
 /// Exercise 2: how many times the thread took the lock, as `(refills,
 /// drains)`, the pair `ThreadCached::lock_trips` returns.
-#[cfg(not(feature = "solutions"))]
 pub fn trips_after(n: u32, batch: u32) -> (u64, u64) {
     let _ = (n, batch);
     crate::unsolved("Allocators and threads", 2)
 }
+// ANCHOR_END: trips_after_stub
 
 // ANCHOR: trips_after
 /// Exercise 2: how many times the thread took the lock, as `(refills,

@@ -14,24 +14,10 @@ use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
 use figures::{Part, Strip, render};
 use std::alloc::Layout;
-use std::path::PathBuf;
 use std::ptr::NonNull;
 
-/// Compares `svg` with `imgs/NAME`, or writes it there under UPDATE_FIGURES.
-fn check_figure(name: &str, svg: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../imgs")
-        .join(name);
-    if std::env::var_os("UPDATE_FIGURES").is_some() {
-        std::fs::write(&path, svg).expect("write the figure");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == svg,
-        "imgs/{name} is stale: regenerate it with `UPDATE_FIGURES=1 cargo test -p figures`"
-    );
-}
+mod common;
+use common::check_committed;
 
 /// One live or dead block of a bump allocator, as the figure shows it.
 struct Shown {
@@ -115,7 +101,7 @@ fn bump_figures() {
         .map(|b| b.ptr.as_ptr() as usize - base)
         .collect();
     assert_eq!(offsets, [104, 101, 80]);
-    check_figure("bump-steps.svg", &steps_svg);
+    check_committed("bump-steps.svg", &steps_svg);
 
     // Freeing: the newest block rewinds, the others are lost until reset.
     let mut strips = vec![bump_strip("a, b, c allocated", &bump, &shown)];
@@ -146,7 +132,7 @@ fn bump_figures() {
          reset() moves top back to the end, 128, and the whole region is free again.",
         &strips,
     );
-    check_figure("bump-free.svg", &free_svg);
+    check_committed("bump-free.svg", &free_svg);
 }
 
 // ---------------------------------------------------------------------------
@@ -329,7 +315,7 @@ fn free_list_figures() {
     assert_eq!(sizes(&blocks), [(A, 32), (F, 80), (A, 48)]);
     assert!(!blocks[3].prev_allocated, "c's header says b is free");
     strips.push(heap_strip("free(b)", &blocks, &live, &freed));
-    check_figure(
+    check_committed(
         "freelist-block-format.svg",
         &render(
             "The block format, in a heap of 176 bytes. Top: 8 bytes of padding so that payloads \
@@ -351,7 +337,7 @@ fn free_list_figures() {
     let blocks: Vec<BlockInfo> = heap.blocks().collect();
     assert_eq!(sizes(&blocks), [(A, 32), (A, 32), (F, 48), (A, 48)]);
     strips.push(heap_strip("d = alloc(24): split", &blocks, &live, &freed));
-    check_figure(
+    check_committed(
         "freelist-split.svg",
         &render(
             "Splitting a free block in the crate's implicit list. Top: blocks a (32 bytes), a \
@@ -401,7 +387,7 @@ fn free_list_figures() {
         assert_eq!(sizes(&blocks), expect, "{caption}");
         strips.push(heap_strip(caption, &blocks, &live, &freed));
     }
-    check_figure(
+    check_committed(
         "freelist-coalesce.svg",
         &render(
             "Immediate coalescing in the crate's implicit list, six states from top to \
@@ -447,7 +433,7 @@ fn free_list_figures() {
             "head",
         ));
     }
-    check_figure(
+    check_committed(
         "freelist-explicit.svg",
         &render(
             "Two explicit free lists over the same heap of seven 64-byte blocks a to g, after \
@@ -498,7 +484,7 @@ fn free_list_figures() {
     let strip = heap_strip_tagged(&caption, &blocks, &live, &freed, false, true);
     let strip = with_list(strip, base, &small_list, "class 1");
     let strip = with_list(strip, base, &large_list, "class 3");
-    check_figure(
+    check_committed(
         "freelist-segregated.svg",
         &render(
             "Segregated free lists over one heap of eight blocks, alternately 48 and 80 bytes: \
@@ -571,7 +557,7 @@ fn list_surgery_figure() {
     let list = draw(&heap, &live, &freed, "free(a): push at the front");
     assert_eq!(list, [block(0), block(1) + 64]);
 
-    check_figure(
+    check_committed(
         "freelist-surgery.svg",
         &render(
             "An explicit LIFO free list over a heap of five 128-byte blocks a to e, in four \
@@ -650,5 +636,5 @@ fn growing_bump_figure() {
          with a small header that owns the next older chunk.",
         &strips,
     );
-    check_figure("bump-chunks.svg", &svg);
+    check_committed("bump-chunks.svg", &svg);
 }

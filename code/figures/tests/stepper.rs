@@ -10,23 +10,9 @@
 //! ```
 
 use figures::stepper::{Op, teaching_traces};
-use std::path::PathBuf;
 
-/// Compares `text` with `imgs/NAME`, or writes it there under UPDATE_FIGURES.
-fn check_file(name: &str, text: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../imgs")
-        .join(name);
-    if std::env::var_os("UPDATE_FIGURES").is_some() {
-        std::fs::write(&path, text).expect("write the recording");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == text,
-        "imgs/{name} is stale: regenerate it with `UPDATE_FIGURES=1 cargo test -p figures`"
-    );
-}
+mod common;
+use common::check_committed;
 
 #[test]
 #[cfg_attr(miri, ignore = "reads imgs/ from the file system")]
@@ -53,8 +39,8 @@ fn stepper_recordings_are_current() {
                 assert!(f.live <= f.heap, "{}: more live bytes than heap", t.file);
             }
         }
-        check_file(&format!("{}.json", t.file), &rec.to_json());
-        check_file(&format!("{}.svg", t.file), &rec.to_svg());
+        check_committed(&format!("{}.json", t.file), &rec.to_json());
+        check_committed(&format!("{}.svg", t.file), &rec.to_svg());
     }
 }
 

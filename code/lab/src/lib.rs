@@ -23,6 +23,10 @@
 //!   every block of a process through the one allocator `LAB_ALLOCATOR` names.
 //! - [`workload`]: real workloads (`serde_json`, `pulldown-cmark`) to run
 //!   under each allocator.
+//! - [`process`]: the `workload` binary's child (one program on one
+//!   allocator) and driver (every allocator, one process each).
+//! - [`workload_report`]: the driver's Markdown tables, from one writer
+//!   given its columns.
 //!
 //! The binaries: `replay` (the command-line tool), `gen-traces`,
 //! `record-trace`, `lab-report`, `workload` (a real program under every
@@ -41,6 +45,7 @@ pub mod generate;
 pub mod machine;
 pub mod peers;
 pub mod plots;
+pub mod process;
 pub mod recorder;
 pub mod region;
 pub mod registry;
@@ -50,3 +55,4 @@ pub mod reserve;
 pub mod system_footprint;
 pub mod trace;
 pub mod workload;
+pub mod workload_report;

@@ -38,6 +38,36 @@ fn nonzero(layout: Layout) -> Layout {
 /// Linux; glibc on i386 uses 16 as well, so this is the safe lower bound).
 const MALLOC_ALIGNMENT: usize = 2 * size_of::<usize>();
 
+/// `new()` for a handle to a process-wide allocator: it has no state, and
+/// only `new` makes one.
+macro_rules! handle {
+    ($peer:ident, $doc:literal) => {
+        impl $peer {
+            #[doc = $doc]
+            pub fn new() -> $peer {
+                $peer { _private: () }
+            }
+        }
+    };
+}
+
+/// The `RawAllocator` methods of a peer whose heap is its own, outside the
+/// lab's region: no regions to visit, and a size and footprint of 0 (the
+/// lab measures such a heap from outside, in a process of its own).
+macro_rules! heap_of_its_own {
+    () => {
+        fn for_each_region(&self, _visit: &mut dyn FnMut(Range<usize>)) {}
+
+        fn heap_size(&self) -> usize {
+            0
+        }
+
+        fn footprint(&self) -> usize {
+            0
+        }
+    };
+}
+
 /// glibc's `malloc`, `realloc` and `free`, called directly.
 ///
 /// This is what `std::alloc::System` uses on Linux, minus one detour:
@@ -55,12 +85,7 @@ pub struct SystemMalloc {
     _private: (),
 }
 
-impl SystemMalloc {
-    /// The process's glibc malloc.
-    pub fn new() -> SystemMalloc {
-        SystemMalloc { _private: () }
-    }
-}
+handle!(SystemMalloc, "The process's glibc malloc.");
 
 // SAFETY: every block comes from the peer allocator, which hands out
 // distinct, aligned blocks of its own memory.
@@ -108,17 +133,8 @@ unsafe impl RawAllocator for SystemMalloc {
         NonNull::new(new.cast()).ok_or(AllocError::OutOfMemory)
     }
 
-    fn for_each_region(&self, _visit: &mut dyn FnMut(Range<usize>)) {
-        // glibc's arenas are not ours to enumerate.
-    }
-
-    fn heap_size(&self) -> usize {
-        0
-    }
-
-    fn footprint(&self) -> usize {
-        0
-    }
+    // glibc's arenas are not ours to enumerate.
+    heap_of_its_own!();
 }
 
 /// Tracks the highest end of any block, as an offset from a base address.
@@ -140,14 +156,50 @@ impl HighWater {
     }
 }
 
+/// A region a peer's heap was handed whole: its bounds, and the highest
+/// offset any block reached in it.
+struct Claimed<'h> {
+    bounds: Range<usize>,
+    high: HighWater,
+    _region: Buffer<'h>,
+}
+
+impl<'h> Claimed<'h> {
+    fn new(region: Buffer<'h>) -> Claimed<'h> {
+        let base = region.start().as_ptr().addr();
+        Claimed {
+            bounds: base..base + region.len(),
+            high: HighWater::new(base),
+            _region: region,
+        }
+    }
+}
+
+/// The `RawAllocator` methods of a peer over a [`Claimed`] region (a field
+/// `claimed`): the region is its one region, and its size and footprint
+/// are both the high-water mark.
+macro_rules! claimed_region {
+    () => {
+        fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
+            visit(self.claimed.bounds.clone());
+        }
+
+        fn heap_size(&self) -> usize {
+            self.claimed.high.highest
+        }
+
+        fn footprint(&self) -> usize {
+            self.claimed.high.highest
+        }
+    };
+}
+
 /// `linked_list_allocator` 0.10's [`Heap`](linked_list_allocator::Heap) over
 /// a region: a first-fit free list sorted by address, which coalesces on
 /// free. It has no in-place reallocation, so `reallocate` copies.
 pub struct LinkedListPeer<'h> {
     heap: linked_list_allocator::Heap,
-    bounds: Range<usize>,
-    high: HighWater,
-    _region: Buffer<'h>,
+    claimed: Claimed<'h>,
 }
 
 impl<'h> LinkedListPeer<'h> {
@@ -158,12 +210,9 @@ impl<'h> LinkedListPeer<'h> {
         // SAFETY: the region is valid, writable memory that only this heap
         // uses while it lives (the Buffer lends it exclusively), and `len` is its size.
         unsafe { heap.init(start.as_ptr(), region.len()) };
-        let base = start.as_ptr().addr();
         LinkedListPeer {
             heap,
-            bounds: base..base + region.len(),
-            high: HighWater::new(base),
-            _region: region,
+            claimed: Claimed::new(region),
         }
     }
 }
@@ -178,7 +227,7 @@ unsafe impl RawAllocator for LinkedListPeer<'_> {
             .heap
             .allocate_first_fit(layout)
             .map_err(|()| AllocError::OutOfMemory)?;
-        self.high.note(block, layout.size());
+        self.claimed.high.note(block, layout.size());
         Ok(block)
     }
 
@@ -189,21 +238,11 @@ unsafe impl RawAllocator for LinkedListPeer<'_> {
         unsafe { self.heap.deallocate(ptr, nonzero(layout)) }
     }
 
-    fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
-        visit(self.bounds.clone());
-    }
-
-    fn heap_size(&self) -> usize {
-        // lla's `used()` counts its own rounding of every block, and the
-        // highest offset counts requested sizes: the two do not compare. As
-        // for talc, the high-water mark is what the lab reports, and it keeps
-        // `heap_size <= footprint`, which `RawAllocator` promises.
-        self.high.highest
-    }
-
-    fn footprint(&self) -> usize {
-        self.high.highest
-    }
+    // lla's `used()` counts its own rounding of every block, and the
+    // highest offset counts requested sizes: the two do not compare. As for
+    // talc, the high-water mark is what the lab reports, and it keeps
+    // `heap_size <= footprint`, which `RawAllocator` promises.
+    claimed_region!();
 }
 
 /// The talc configuration measured: the default binning, and heaps that are
@@ -215,9 +254,7 @@ type TalcCore = talc::base::Talc<talc::source::Manual, talc::DefaultBinning>;
 /// growth and shrinking.
 pub struct TalcPeer<'h> {
     talc: TalcCore,
-    bounds: Range<usize>,
-    high: HighWater,
-    _region: Buffer<'h>,
+    claimed: Claimed<'h>,
 }
 
 impl<'h> TalcPeer<'h> {
@@ -230,12 +267,9 @@ impl<'h> TalcPeer<'h> {
         // allocator uses while it lives (the Buffer lends it exclusively); the Manual
         // source allows claiming by hand.
         unsafe { talc.claim(start.as_ptr(), region.len()) }?;
-        let base = start.as_ptr().addr();
         Some(TalcPeer {
             talc,
-            bounds: base..base + region.len(),
-            high: HighWater::new(base),
-            _region: region,
+            claimed: Claimed::new(region),
         })
     }
 }
@@ -248,7 +282,7 @@ unsafe impl RawAllocator for TalcPeer<'_> {
         let layout = nonzero(layout);
         // SAFETY: the size is non-zero.
         let block = unsafe { self.talc.allocate(layout) }.ok_or(AllocError::OutOfMemory)?;
-        self.high.note(block, layout.size());
+        self.claimed.high.note(block, layout.size());
         Ok(block)
     }
 
@@ -269,7 +303,7 @@ unsafe impl RawAllocator for TalcPeer<'_> {
         // SAFETY: `ptr` is a live talc block with layout `old`, and the
         // new size is non-zero.
         if unsafe { self.talc.try_realloc_in_place(ptr.as_ptr(), old, new_size) } {
-            self.high.note(ptr, new_size);
+            self.claimed.high.note(ptr, new_size);
             return Ok(ptr);
         }
         // SAFETY: as above; the helper allocates, copies and frees through
@@ -277,19 +311,9 @@ unsafe impl RawAllocator for TalcPeer<'_> {
         unsafe { allocators::raw_allocator::reallocate_by_copy(self, ptr, old, new_size) }
     }
 
-    fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
-        visit(self.bounds.clone());
-    }
-
-    fn heap_size(&self) -> usize {
-        // talc keeps no running total without its "counters" feature; the
-        // high-water mark is what the lab reports anyway.
-        self.high.highest
-    }
-
-    fn footprint(&self) -> usize {
-        self.high.highest
-    }
+    // talc keeps no running total without its "counters" feature; the
+    // high-water mark is what the lab reports anyway.
+    claimed_region!();
 }
 
 /// `bumpalo`'s [`Bump`](bumpalo::Bump) with one chunk as large as the
@@ -493,12 +517,7 @@ pub struct MiMallocPeer {
     _private: (),
 }
 
-impl MiMallocPeer {
-    /// The process's mimalloc heap.
-    pub fn new() -> MiMallocPeer {
-        MiMallocPeer { _private: () }
-    }
-}
+handle!(MiMallocPeer, "The process's mimalloc heap.");
 
 // SAFETY: every block comes from the peer allocator, which hands out
 // distinct, aligned blocks of its own memory.
@@ -532,15 +551,6 @@ unsafe impl RawAllocator for MiMallocPeer {
         NonNull::new(new).ok_or(AllocError::OutOfMemory)
     }
 
-    fn for_each_region(&self, _visit: &mut dyn FnMut(Range<usize>)) {
-        // mimalloc's segments are not ours to enumerate.
-    }
-
-    fn heap_size(&self) -> usize {
-        0
-    }
-
-    fn footprint(&self) -> usize {
-        0
-    }
+    // mimalloc's segments are not ours to enumerate.
+    heap_of_its_own!();
 }

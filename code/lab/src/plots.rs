@@ -124,6 +124,20 @@ impl BarChart<'_> {
                 })
             })
         };
+        // The mesh both scales share. A macro, not a function: the log and
+        // the linear chart are of different types.
+        macro_rules! mesh {
+            ($chart:ident) => {
+                $chart
+                    .configure_mesh()
+                    .disable_x_mesh()
+                    .x_labels(2 * groups + 1)
+                    .x_label_formatter(&label)
+                    .label_style(("sans-serif", SMALL))
+                    .axis_desc_style(("sans-serif", 13))
+                    .y_desc(self.y_label)
+            };
+        }
         if self.log {
             let lo = if lo.is_finite() {
                 lo.min(self.reference.unwrap_or(lo)) / 1.5
@@ -133,14 +147,7 @@ impl BarChart<'_> {
             let hi = hi.max(self.reference.unwrap_or(hi)) * 1.5;
             let mut chart =
                 builder.build_cartesian_2d(0f64..groups as f64, (lo..hi).log_scale())?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(2 * groups + 1)
-                .x_label_formatter(&label)
-                .label_style(("sans-serif", SMALL))
-                .axis_desc_style(("sans-serif", 13))
-                .y_desc(self.y_label)
+            mesh!(chart)
                 // 0.001 must not read as 0.00: print up to three decimals
                 // and drop the trailing zeros.
                 .y_label_formatter(&|y| {
@@ -160,14 +167,7 @@ impl BarChart<'_> {
         } else {
             let hi = if hi > 0.0 { (hi * 1.1).max(0.1) } else { 1.0 };
             let mut chart = builder.build_cartesian_2d(0f64..groups as f64, 0f64..hi)?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_labels(2 * groups + 1)
-                .x_label_formatter(&label)
-                .label_style(("sans-serif", SMALL))
-                .axis_desc_style(("sans-serif", 13))
-                .y_desc(self.y_label)
+            mesh!(chart)
                 .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
                 .draw()?;
             chart.draw_series(bars(0.0))?;

@@ -210,13 +210,11 @@ pub fn to_ops(events: &[Event]) -> (Vec<Op>, usize, usize) {
     (ops, next as usize, max_align)
 }
 
-// SAFETY: every call is forwarded to System with the caller's arguments, so
-// System's guarantees are ours; recording only reads the arguments and the
-// result, and never allocates.
-unsafe impl GlobalAlloc for Recorder {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's guarantees for GlobalAlloc::alloc.
-        let p = unsafe { System.alloc(layout) };
+impl Recorder {
+    /// Records `p`, a new block with `layout` (nothing if the call failed),
+    /// and returns it.
+    #[inline]
+    fn allocated(&self, p: *mut u8, layout: Layout) -> *mut u8 {
         if !p.is_null() {
             self.record(Event::Alloc {
                 addr: p.addr(),
@@ -226,18 +224,22 @@ unsafe impl GlobalAlloc for Recorder {
         }
         p
     }
+}
+
+// SAFETY: every call is forwarded to System with the caller's arguments, so
+// System's guarantees are ours; recording only reads the arguments and the
+// result, and never allocates.
+unsafe impl GlobalAlloc for Recorder {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's guarantees for GlobalAlloc::alloc.
+        let p = unsafe { System.alloc(layout) };
+        self.allocated(p, layout)
+    }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: as for alloc.
         let p = unsafe { System.alloc_zeroed(layout) };
-        if !p.is_null() {
-            self.record(Event::Alloc {
-                addr: p.addr(),
-                size: layout.size(),
-                align: layout.align(),
-            });
-        }
-        p
+        self.allocated(p, layout)
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

@@ -502,6 +502,16 @@ mod tests {
         Trace::parse("t.rep", text).unwrap()
     }
 
+    /// A job replaying `trace` (read from no file) on `allocator`.
+    fn job<'t>(trace: &'t Trace, options: &'t Options, allocator: &'static str) -> Job<'t> {
+        Job {
+            trace,
+            options,
+            path: None,
+            allocator,
+        }
+    }
+
     #[test]
     fn medians() {
         assert_eq!(median(&[]), None);
@@ -517,12 +527,7 @@ mod tests {
             check: true,
             ..Options::default()
         };
-        let job = Job {
-            trace: &t,
-            options: &options,
-            path: None,
-            allocator: "bump",
-        };
+        let job = job(&t, &options, "bump");
         let heap = TraceHeap::new(job.heap_size()).unwrap();
         let Outcome::Measured(m) = job.measure(&heap, |r| Some(BumpAllocator::new(r))) else {
             panic!("bump failed")
@@ -541,12 +546,7 @@ mod tests {
             reps: 3,
             ..Options::default()
         };
-        let job = Job {
-            trace: &t,
-            options: &options,
-            path: None,
-            allocator: "bump",
-        };
+        let job = job(&t, &options, "bump");
         let heap = TraceHeap::new(job.heap_size()).unwrap();
         let o = job
             .overhead(&heap, |r| Some(BumpAllocator::new(r)))
@@ -564,12 +564,7 @@ mod tests {
             heap: Some(4096),
             ..Options::default()
         };
-        let job = Job {
-            trace: &t,
-            options: &options,
-            path: None,
-            allocator: "bump",
-        };
+        let job = job(&t, &options, "bump");
         let heap = TraceHeap::new(4096).unwrap();
         // One page might be larger than 4096 bytes on this machine: build a
         // bump over exactly the first 4096 bytes through a sub-buffer.
@@ -621,12 +616,7 @@ mod tests {
             check: true,
             ..Options::default()
         };
-        let job = Job {
-            trace: &t,
-            options: &options,
-            path: None,
-            allocator: "liar",
-        };
+        let job = job(&t, &options, "liar");
         let heap = TraceHeap::new(4096).unwrap();
         let out = job.measure(&heap, |_| Some(Liar(vec![0; 64])));
         let Outcome::Violation { line, message } = out else {

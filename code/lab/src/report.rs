@@ -253,15 +253,35 @@ pub fn aggregate_vs(all: &[Aggregate], a: &Aggregate, base: &str) -> Option<f64>
     Some(a.kops()? / b.kops()?)
 }
 
+/// A table of the aggregates of `rows`: `head` (the heading lines), then
+/// what `line` writes for each aggregate, given a way to print its
+/// throughput as a ratio to another allocator's (`1.23` and `times`).
+fn aggregate_table(
+    rows: &[Row],
+    head: &str,
+    times: &str,
+    line: impl Fn(&mut String, &Aggregate, &dyn Fn(&str) -> String),
+) -> String {
+    let all = aggregates(rows);
+    let mut out = String::from(head);
+    for a in &all {
+        let vs = |base: &str| {
+            opt(aggregate_vs(&all, a, base), |x| {
+                format!("{}{times}", ratio(x))
+            })
+        };
+        line(&mut out, a, &vs);
+    }
+    out
+}
+
 /// The aggregate as a text table.
 pub fn aggregate_text(rows: &[Row]) -> String {
-    let all = aggregates(rows);
-    let mut out = format!(
+    let head = format!(
         "{:<22} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8}  note\n",
         "allocator", "traces", "Kops/s", "vs system", "vs talc", "vs lla", "util"
     );
-    for a in &all {
-        let r = |base| opt(aggregate_vs(&all, a, base), |x| format!("{}x", ratio(x)));
+    aggregate_table(rows, &head, "x", |out, a, r| {
         let _ = writeln!(
             out,
             "{:<22} {:>7} {:>10} {:>9} {:>8} {:>8} {:>8}  {}",
@@ -274,8 +294,7 @@ pub fn aggregate_text(rows: &[Row]) -> String {
             opt(a.mean_util, percent),
             aggregate_note(a),
         );
-    }
-    out
+    })
 }
 
 fn aggregate_note(a: &Aggregate) -> String {
@@ -298,72 +317,70 @@ fn aggregate_note(a: &Aggregate) -> String {
 /// allocator that failed a trace says so next to its name; utilization not
 /// measured is a dash.
 pub fn aggregate_markdown(rows: &[Row]) -> String {
-    let all = aggregates(rows);
-    let mut out = String::from(
+    aggregate_table(
+        rows,
         "| allocator | Kops/s | vs glibc | vs talc | mean utilization | lowest utilization |\n|---|--:|--:|--:|--:|--:|\n",
-    );
-    for a in &all {
-        let r = |base| opt(aggregate_vs(&all, a, base), |x| format!("{}×", ratio(x)));
-        let name = if a.complete() {
-            a.allocator.to_string()
-        } else {
-            format!("{} ({}/{} traces)", a.allocator, a.completed, a.traces)
-        };
-        let dash = |s: String| if s.is_empty() { "—".to_string() } else { s };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            name,
-            opt(a.kops(), |k| format!("{k:.0}")),
-            dash(r("system")),
-            dash(r("talc")),
-            dash(opt(a.mean_util, percent)),
-            dash(
-                a.min_util
-                    .as_ref()
-                    .map_or_else(String::new, |(u, trace)| format!(
-                        "{} ({})",
-                        percent(*u),
-                        trace.trim_end_matches(".rep")
-                    ))
-            ),
-        );
-    }
-    out
+        "×",
+        |out, a, r| {
+            let name = if a.complete() {
+                a.allocator.to_string()
+            } else {
+                format!("{} ({}/{} traces)", a.allocator, a.completed, a.traces)
+            };
+            let dash = |s: String| if s.is_empty() { "—".to_string() } else { s };
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                name,
+                opt(a.kops(), |k| format!("{k:.0}")),
+                dash(r("system")),
+                dash(r("talc")),
+                dash(opt(a.mean_util, percent)),
+                dash(
+                    a.min_util
+                        .as_ref()
+                        .map_or_else(String::new, |(u, trace)| format!(
+                            "{} ({})",
+                            percent(*u),
+                            trace.trim_end_matches(".rep")
+                        ))
+                ),
+            );
+        },
+    )
 }
 
 /// The aggregate with every column, for a folded block: traces completed,
 /// the ratio to linked_list_allocator, the trace that took the largest
 /// share of the time, and the notes.
 pub fn aggregate_full_markdown(rows: &[Row]) -> String {
-    let all = aggregates(rows);
-    let mut out = String::from(
+    aggregate_table(
+        rows,
         "| allocator | traces | Kops/s | vs glibc | vs talc | vs lla | mean utilization | largest share of the time | note |\n|---|--:|--:|--:|--:|--:|--:|---|---|\n",
-    );
-    for a in &all {
-        let r = |base| opt(aggregate_vs(&all, a, base), |x| format!("{}×", ratio(x)));
-        let _ = writeln!(
-            out,
-            "| {} | {}/{} | {} | {} | {} | {} | {} | {} | {} |",
-            a.allocator,
-            a.completed,
-            a.traces,
-            opt(a.kops(), |k| format!("{k:.0}")),
-            r("system"),
-            r("talc"),
-            r("linked_list_allocator"),
-            opt(a.mean_util, percent),
-            a.slowest
-                .as_ref()
-                .map_or_else(String::new, |(trace, share)| format!(
-                    "{} ({:.0}%)",
-                    trace.trim_end_matches(".rep"),
-                    share * 100.0
-                )),
-            aggregate_note(a),
-        );
-    }
-    out
+        "×",
+        |out, a, r| {
+            let _ = writeln!(
+                out,
+                "| {} | {}/{} | {} | {} | {} | {} | {} | {} | {} |",
+                a.allocator,
+                a.completed,
+                a.traces,
+                opt(a.kops(), |k| format!("{k:.0}")),
+                r("system"),
+                r("talc"),
+                r("linked_list_allocator"),
+                opt(a.mean_util, percent),
+                a.slowest
+                    .as_ref()
+                    .map_or_else(String::new, |(trace, share)| format!(
+                        "{} ({:.0}%)",
+                        trace.trim_end_matches(".rep"),
+                        share * 100.0
+                    )),
+                aggregate_note(a),
+            );
+        },
+    )
 }
 
 /// A utilization (0 to 1) as a percentage with enough digits that a small

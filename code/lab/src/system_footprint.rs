@@ -160,7 +160,12 @@ impl<T: Copy> MappedArray<T> {
         // A mapping cannot be empty; one page holds an empty array too.
         let mapping =
             Mapping::new(bytes.max(1)).map_err(|e| format!("cannot map {bytes} bytes: {e}"))?;
-        debug_assert!(align_of::<T>() <= allocators::os::page_size());
+        debug_assert!(
+            align_of::<T>() <= allocators::os::page_size(),
+            "align_of::<T>() {} > page size {}",
+            align_of::<T>(),
+            allocators::os::page_size()
+        );
         let base = mapping.as_ptr().cast::<T>();
         for i in 0..len {
             // SAFETY: the mapping is page-aligned (so aligned for T) and

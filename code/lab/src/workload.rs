@@ -709,6 +709,28 @@ fn split_evenly<T>(items: Vec<T>, parts: usize) -> Vec<Vec<T>> {
         .collect()
 }
 
+/// Splits `items` evenly over at most `threads` scoped threads, runs `work`
+/// on each part, and returns the parts' results in order; a thread that
+/// panicked gives `panicked()` instead.
+fn on_threads<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    work: impl Fn(Vec<T>) -> R + Sync,
+    panicked: impl Fn() -> R,
+) -> Vec<R> {
+    let work = &work;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = split_evenly(items, threads)
+            .into_iter()
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|_| panicked()))
+            .collect()
+    })
+}
+
 /// The document [`generate_json`] makes, and the byte range of each user
 /// in it: the same text, written one user at a time.
 pub fn generate_json_split(
@@ -807,17 +829,12 @@ pub fn json_threaded(
     };
     let (text, users) = generate_json_split(target_bytes, seed);
     lap(&mut phases, "generate");
-    let parts = split_evenly(users, threads);
-    let summaries: Vec<Result<Summaries, String>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = parts
-            .iter()
-            .map(|ranges| scope.spawn(|| summarize_part(&text, ranges)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|_| Err("a worker panicked".into())))
-            .collect()
-    });
+    let summaries: Vec<Result<Summaries, String>> = on_threads(
+        users,
+        threads,
+        |ranges| summarize_part(&text, &ranges),
+        || Err("a worker panicked".into()),
+    );
     // The document around the users: the root object, its keys and the
     // users array, one level above the users.
     let frame =
@@ -842,15 +859,8 @@ pub fn json_threaded(
     let ranked: Vec<(String, Value)> = rank_cities(cities).into_iter().collect();
     lap(&mut phases, "transform");
     let empty = ranked.is_empty();
-    let pieces: Vec<Result<String, String>> = std::thread::scope(|scope| {
-        let workers: Vec<_> = split_evenly(ranked, threads)
-            .into_iter()
-            .map(|part| scope.spawn(move || serialize_part(part)))
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_else(|_| Err("a worker panicked".into())))
-            .collect()
+    let pieces: Vec<Result<String, String>> = on_threads(ranked, threads, serialize_part, || {
+        Err("a worker panicked".into())
     });
     let mut output = String::from(if empty {
         "{\n  \"cities\": {}"
@@ -891,24 +901,17 @@ pub fn markdown_threaded(
         .zip(starts.iter().skip(1).chain(std::iter::once(&doc.len())))
         .map(|(&a, &b)| (a, b))
         .collect();
-    let pieces: Vec<String> = std::thread::scope(|scope| {
-        let workers: Vec<_> = split_evenly(sections, threads)
-            .into_iter()
-            .map(|part| {
-                let doc = &doc;
-                scope.spawn(move || {
-                    let (from, to) = (part[0].0, part[part.len() - 1].1);
-                    let mut out = String::new();
-                    html::push_html(&mut out, Parser::new_ext(&doc[from..to], options));
-                    out
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
+    let pieces: Vec<String> = on_threads(
+        sections,
+        threads,
+        |part: Vec<(usize, usize)>| {
+            let (from, to) = (part[0].0, part[part.len() - 1].1);
+            let mut out = String::new();
+            html::push_html(&mut out, Parser::new_ext(&doc[from..to], options));
+            out
+        },
+        String::new,
+    );
     let out = pieces.concat();
     let rendered = Instant::now();
     let phases = vec![
@@ -1014,25 +1017,18 @@ pub fn index_threaded(
     let all_terms: Vec<(usize, Vec<String>)> = (0..queries)
         .map(|q| (q, query_terms(&vocabulary, &mut rng)))
         .collect();
-    let answers: Vec<String> = std::thread::scope(|scope| {
-        let (postings, titles, snippets) = (&postings, &titles, &snippets);
-        let workers: Vec<_> = split_evenly(all_terms, threads)
-            .into_iter()
-            .map(|part| {
-                scope.spawn(move || {
-                    let mut out = String::new();
-                    for (q, terms) in part {
-                        answer(q, &terms, postings, titles, snippets, &mut out);
-                    }
-                    out
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().unwrap_or_default())
-            .collect()
-    });
+    let answers: Vec<String> = on_threads(
+        all_terms,
+        threads,
+        |part| {
+            let mut out = String::new();
+            for (q, terms) in part {
+                answer(q, &terms, &postings, &titles, &snippets, &mut out);
+            }
+            out
+        },
+        String::new,
+    );
     let mut answers = answers.concat();
     let queried = Instant::now();
     phases.push(("query", queried - built));

@@ -201,6 +201,9 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
                 }
                 (true, false) => {
                     block.set_free(size + next.size(), true);
+                    // `next` is now inside the merged block, but only its
+                    // footer was rewritten: its links, which `relink`
+                    // reads, are intact.
                     self.relink(next, block);
                     block
                 }

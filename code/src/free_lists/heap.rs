@@ -268,6 +268,7 @@ impl<M: HeapMemory> Heap<M> {
     }
 
     /// Extends the memory by `bytes` right at the break, or fails.
+    #[cold]
     fn extend_at_break(&mut self, bytes: usize) -> Result<(), AllocError> {
         let old = self.memory.extend(bytes)?;
         // The program break may have been moved by someone else (malloc):

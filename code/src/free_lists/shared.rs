@@ -6,10 +6,11 @@
 use super::block::{Block, Header, MIN_BLOCK};
 use super::fit::{Request, fit};
 use super::heap::{Heap, HeapMemory};
-use crate::raw_allocator::{AllocError, RawAllocator, reallocate_by_copy};
+use crate::raw_allocator::{AllocError, RawAllocator, reallocate_by_copy, resized_layout};
 use std::alloc::Layout;
 use std::ptr::NonNull;
 
+// ANCHOR: free_list_heap
 /// A free-list allocator: a [`Heap`], and free blocks that coalesce.
 pub(crate) trait FreeListHeap {
     /// The memory the heap grows in.
@@ -36,6 +37,10 @@ pub(crate) trait FreeListHeap {
     ///
     /// `block` is a listed free block of this heap of `size` bytes.
     unsafe fn unlink(&mut self, block: Block, size: usize);
+
+    // The methods below come with the trait, written once for all three
+    // lists: `live_block`, `free`, `grow_heap`, `trim`, `resize_in_place`...
+    // ANCHOR_END: free_list_heap
 
     // ANCHOR: deallocate
     /// The block of the payload `ptr`. Debug builds check that it is a live
@@ -176,8 +181,7 @@ pub(crate) trait FreeListHeap {
         Self: RawAllocator + Sized,
     {
         // The new layout must be valid even when the block stays put.
-        let new =
-            Layout::from_size_align(new_size, old.align()).map_err(|_| AllocError::SizeOverflow)?;
+        let new = resized_layout(old, new_size)?;
         // SAFETY: `ptr` is a live block with layout `old` (the caller's
         // guarantee).
         let block = unsafe { self.live_block(ptr, old) };

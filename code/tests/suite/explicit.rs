@@ -27,14 +27,9 @@ fn blocks(heap: &Heap) -> Vec<BlockInfo> {
 
 const POLICIES: [Insertion; 2] = [Insertion::Lifo, Insertion::AddressOrdered];
 
-#[test]
-fn lifo_passes_the_harness() {
-    harness::check_random_ops(|| heap(HEAP, Insertion::Lifo));
-}
-
-#[test]
-fn address_ordered_passes_the_harness() {
-    harness::check_random_ops(|| heap(HEAP, Insertion::AddressOrdered));
+harness::passes_the_harness! {
+    lifo_passes_the_harness => heap(HEAP, Insertion::Lifo),
+    address_ordered_passes_the_harness => heap(HEAP, Insertion::AddressOrdered),
 }
 
 #[test]

@@ -27,19 +27,10 @@ fn blocks(heap: &Heap) -> Vec<BlockInfo> {
 
 const POLICIES: [Placement; 3] = [Placement::FirstFit, Placement::NextFit, Placement::BestFit];
 
-#[test]
-fn first_fit_passes_the_harness() {
-    harness::check_random_ops(|| heap(HEAP, Placement::FirstFit));
-}
-
-#[test]
-fn next_fit_passes_the_harness() {
-    harness::check_random_ops(|| heap(HEAP, Placement::NextFit));
-}
-
-#[test]
-fn best_fit_passes_the_harness() {
-    harness::check_random_ops(|| heap(HEAP, Placement::BestFit));
+harness::passes_the_harness! {
+    first_fit_passes_the_harness => heap(HEAP, Placement::FirstFit),
+    next_fit_passes_the_harness => heap(HEAP, Placement::NextFit),
+    best_fit_passes_the_harness => heap(HEAP, Placement::BestFit),
 }
 
 #[test]

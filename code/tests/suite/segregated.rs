@@ -11,6 +11,7 @@ use allocators::heap::RegionBreak;
 use allocators::raw_allocator::RawAllocator;
 use allocators::region::OwnedRegion;
 use allocators::segregated::{CLASSES, QUICK_MAX, SegregatedFreeList, size_class};
+use std::ptr::NonNull;
 
 type Heap = SegregatedFreeList<RegionBreak<OwnedRegion>>;
 
@@ -26,6 +27,18 @@ fn immediate(len: usize) -> Heap {
 
 fn blocks(heap: &Heap) -> Vec<BlockInfo> {
     real_blocks(heap.blocks())
+}
+
+/// A heap in which the block `a` (`layout(size, 8)`) has just been freed,
+/// with a live block after it: for the tests that damage a free block.
+fn freed_block(size: usize) -> (Heap, NonNull<u8>) {
+    let mut heap = heap(HEAP);
+    let l = layout(size, 8);
+    let a = filled(&mut heap, l, 1);
+    filled(&mut heap, l, 2);
+    // SAFETY: live, freed once.
+    unsafe { heap.deallocate(a, l) };
+    (heap, a)
 }
 
 #[test]
@@ -111,16 +124,10 @@ fn small_frees_wait_on_quick_lists_until_the_heap_would_grow() {
 
 #[test]
 fn a_damaged_quick_list_is_detected() {
-    let mut heap = heap(HEAP);
-    let l = layout(40, 8);
-    let a = filled(&mut heap, l, 1);
-    filled(&mut heap, l, 2);
-    // SAFETY: `a` is live and freed once; then its link is pointed back
-    // at itself, as a write after free might.
-    unsafe {
-        heap.deallocate(a, l);
-        a.as_ptr().cast::<usize>().write(addr(a) - WORD);
-    }
+    let (heap, a) = freed_block(40);
+    // SAFETY: `a` is a free block; its link is pointed back at itself, as a
+    // write after free might.
+    unsafe { a.as_ptr().cast::<usize>().write(addr(a) - WORD) };
     assert!(heap.check().is_err());
 }
 
@@ -308,14 +315,10 @@ fn reallocate_keeps_a_large_alignment() {
 
 #[test]
 fn a_damaged_bitmap_or_class_is_detected() {
-    let mut heap = heap(HEAP);
-    let l = layout(100, 8);
-    let a = filled(&mut heap, l, 1);
-    filled(&mut heap, l, 2);
-    // SAFETY: `a` is live, freed once. Then its header is rewritten with a
-    // size from another class (footer to match), as a stray write might.
+    let (heap, a) = freed_block(100);
+    // SAFETY: `a` is a free block. Its header is rewritten with a size from
+    // another class (footer to match), as a stray write might.
     unsafe {
-        heap.deallocate(a, l);
         let header = a.as_ptr().sub(WORD).cast::<usize>();
         let word = header.read();
         let smaller = (word & !(ALIGN - 1)) - ALIGN;

@@ -20,12 +20,10 @@
 //! `cargo run --release -p lab --bin cost-curve`
 
 use allocators::catalog::Book;
-use allocators::explicit::{ExplicitFreeList, Insertion};
-use allocators::heap::RegionBreak;
-use allocators::implicit::{ImplicitFreeList, Placement};
+use allocators::growing_bump::GrowingBump;
+use allocators::os::page_size;
 use allocators::raw_allocator::{AllocError, RawAllocator};
 use allocators::region::Buffer;
-use allocators::segregated::SegregatedFreeList;
 use lab::machine::Machine;
 use lab::peers::{LinkedListPeer, SystemMalloc, TalcPeer};
 use lab::plots::rgb;
@@ -57,12 +55,48 @@ const REQUEST: usize = 256;
 /// The heap every region allocator runs in: room for the largest state.
 const HEAP: usize = 16 << 20;
 
-/// One curve: a name, a colour (the lab's palette index for the same
-/// allocator, so colours match `lab-throughput.svg`), and a constructor.
+/// One curve: a name, a colour (the allocator's colour in every plot of
+/// the lab, so colours match `lab-throughput.svg`), and how to run it.
 struct Curve {
     name: &'static str,
     color: RGBColor,
-    run: fn(&TraceHeap, usize) -> Result<f64, AllocError>,
+    run: Box<Measure>,
+}
+
+/// One run of a curve: the seconds per allocation with `n` live blocks.
+type Measure = dyn Fn(&TraceHeap, usize) -> Result<f64, AllocError>;
+
+/// The curves: the book's allocators that search (the catalog's, through
+/// [`lab::registry::cost_curve_books`]), then the peers.
+fn curves() -> Vec<Curve> {
+    let mut curves: Vec<Curve> = lab::registry::cost_curve_books()
+        .into_iter()
+        .map(|which| Curve {
+            name: which.name(),
+            color: rgb(which.colour()),
+            run: Box::new(move |h, n| {
+                allocators::with_book!(which, |r| r,
+                    growing: GrowingBump::with_limits(page_size(), HEAP),
+                    |make| region(h, n, make))
+            }),
+        })
+        .collect();
+    curves.push(Curve {
+        name: "system (glibc)",
+        color: rgb(colour::SYSTEM),
+        run: Box::new(|_, n| run_once(&mut SystemMalloc::new(), n)),
+    });
+    curves.push(Curve {
+        name: "linked_list_allocator",
+        color: rgb(colour::LLA),
+        run: Box::new(|h, n| region(h, n, |r| Some(LinkedListPeer::new(r)))),
+    });
+    curves.push(Curve {
+        name: "talc",
+        color: rgb(colour::TALC),
+        run: Box::new(|h, n| region(h, n, TalcPeer::new)),
+    });
+    curves
 }
 
 /// Builds the state for `n` in a fresh allocator and returns the seconds the
@@ -125,74 +159,6 @@ fn region<'h, A: RawAllocator>(
     run_once(&mut allocator, n)
 }
 
-const CURVES: &[Curve] = &[
-    Curve {
-        name: "implicit (first fit)",
-        color: rgb(Book::Implicit.colour()),
-        run: |h, n| {
-            region(h, n, |r| {
-                Some(ImplicitFreeList::new(
-                    RegionBreak::new(r),
-                    Placement::FirstFit,
-                ))
-            })
-        },
-    },
-    Curve {
-        name: "implicit-next",
-        color: rgb(Book::ImplicitNext.colour()),
-        run: |h, n| {
-            region(h, n, |r| {
-                Some(ImplicitFreeList::new(
-                    RegionBreak::new(r),
-                    Placement::NextFit,
-                ))
-            })
-        },
-    },
-    Curve {
-        name: "explicit (LIFO)",
-        color: rgb(Book::Explicit.colour()),
-        run: |h, n| {
-            region(h, n, |r| {
-                Some(ExplicitFreeList::new(RegionBreak::new(r), Insertion::Lifo))
-            })
-        },
-    },
-    Curve {
-        name: "explicit-addr",
-        color: rgb(Book::ExplicitAddr.colour()),
-        run: |h, n| {
-            region(h, n, |r| {
-                Some(ExplicitFreeList::new(
-                    RegionBreak::new(r),
-                    Insertion::AddressOrdered,
-                ))
-            })
-        },
-    },
-    Curve {
-        name: "segregated",
-        color: rgb(Book::Segregated.colour()),
-        run: |h, n| region(h, n, |r| Some(SegregatedFreeList::new(RegionBreak::new(r)))),
-    },
-    Curve {
-        name: "system (glibc)",
-        color: rgb(colour::SYSTEM),
-        run: |_, n| run_once(&mut SystemMalloc::new(), n),
-    },
-    Curve {
-        name: "linked_list_allocator",
-        color: rgb(colour::LLA),
-        run: |h, n| region(h, n, |r| Some(LinkedListPeer::new(r))),
-    },
-    Curve {
-        name: "talc",
-        color: rgb(colour::TALC),
-        run: |h, n| region(h, n, TalcPeer::new),
-    },
-];
-
 const USAGE: &str = "usage: cost-curve
   writes imgs/lab-cost-curve.md and .svg; LAB_REPS sets the runs (default 31)
   -h, --help  this text
@@ -221,8 +187,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(31);
     let heap = TraceHeap::new(HEAP)?;
     // nanoseconds per allocation: one row per curve, one column per `n`.
+    let curves = curves();
     let mut table: Vec<Vec<f64>> = Vec::new();
-    for curve in CURVES {
+    for curve in &curves {
         let mut row = Vec::new();
         for &n in &LIVE {
             // One untimed run touches the pages first.
@@ -241,7 +208,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let imgs = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs");
     std::fs::write(
         imgs.join("lab-cost-curve.md"),
-        markdown(&table, &machine, reps),
+        markdown(&curves, &table, &machine, reps),
     )?;
     let footer = [
         format!("made by: {COMMAND}"),
@@ -251,7 +218,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             HOLE_PAYLOAD + 16
         ),
     ];
-    plot(&imgs.join("lab-cost-curve.svg"), &table, &footer)?;
+    plot(&imgs.join("lab-cost-curve.svg"), &curves, &table, &footer)?;
     println!("wrote imgs/lab-cost-curve.md");
     println!("wrote imgs/lab-cost-curve.svg");
     Ok(())
@@ -259,18 +226,18 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
 
 /// The curves a chapter's table shows: one per design, within six columns.
 const CHAPTER: [&str; 5] = [
-    "implicit (first fit)",
-    "explicit (LIFO)",
-    "segregated",
+    Book::Implicit.name(),
+    Book::Explicit.name(),
+    Book::Segregated.name(),
     "system (glibc)",
     "talc",
 ];
 
 /// A Markdown table of the curves for which `keep` is true.
-fn table_of(table: &[Vec<f64>], keep: &dyn Fn(&str) -> bool) -> String {
+fn table_of(curves: &[Curve], table: &[Vec<f64>], keep: &dyn Fn(&str) -> bool) -> String {
     let mut out = String::from("| live blocks |");
     let mut rule = String::from("|--:|");
-    for curve in CURVES.iter().filter(|c| keep(c.name)) {
+    for curve in curves.iter().filter(|c| keep(c.name)) {
         out.push_str(&format!(" {} |", curve.name));
         rule.push_str("--:|");
     }
@@ -279,7 +246,7 @@ fn table_of(table: &[Vec<f64>], keep: &dyn Fn(&str) -> bool) -> String {
     out.push('\n');
     for (i, n) in LIVE.iter().enumerate() {
         out.push_str(&format!("| {n} |"));
-        for (curve, row) in CURVES.iter().zip(table) {
+        for (curve, row) in curves.iter().zip(table) {
             if keep(curve.name) {
                 out.push_str(&format!(" {:.0} |", row[i]));
             }
@@ -289,9 +256,9 @@ fn table_of(table: &[Vec<f64>], keep: &dyn Fn(&str) -> bool) -> String {
     out
 }
 
-fn markdown(table: &[Vec<f64>], machine: &Machine, reps: usize) -> String {
+fn markdown(curves: &[Curve], table: &[Vec<f64>], machine: &Machine, reps: usize) -> String {
     let mut out = format!("<!-- Generated by `{COMMAND}`; do not edit. -->\n\n");
-    out.push_str(&table_of(table, &|name| CHAPTER.contains(&name)));
+    out.push_str(&table_of(curves, table, &|name| CHAPTER.contains(&name)));
     out.push_str(&format!(
         "\nNanoseconds per allocation of {REQUEST} bytes, with the given number of live blocks in the heap and a \
          free {}-byte hole in front of each, so that no hole fits the request. Measured by `{COMMAND}` on {}.\n\n\
@@ -300,13 +267,14 @@ fn markdown(table: &[Vec<f64>], machine: &Machine, reps: usize) -> String {
         HOLE_PAYLOAD + 16,
         machine.summary()
     ));
-    out.push_str(&table_of(table, &|_| true));
+    out.push_str(&table_of(curves, table, &|_| true));
     out.push_str("\n</details>\n");
     out
 }
 
 fn plot(
     path: &Path,
+    curves: &[Curve],
     table: &[Vec<f64>],
     footer: &[String],
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -326,7 +294,7 @@ fn plot(
                 .color(&RGBColor(0x44, 0x44, 0x44)),
         ))?;
     }
-    for (i, curve) in CURVES.iter().enumerate() {
+    for (i, curve) in curves.iter().enumerate() {
         let y = 48 + 20 * i as i32;
         legend.draw(&PathElement::new(
             vec![(4, y + 6), (24, y + 6)],
@@ -366,7 +334,7 @@ fn plot(
             }
         })
         .draw()?;
-    for (curve, row) in CURVES.iter().zip(table) {
+    for (curve, row) in curves.iter().zip(table) {
         let points: Vec<(f64, f64)> = LIVE
             .iter()
             .map(|&n| n as f64)

@@ -11,30 +11,23 @@ const USAGE: &str = "usage: gen-traces [DIR]
 ";
 
 /// The directory to write into, or `None` after `--help`.
-fn parse_args() -> Result<Option<PathBuf>, lexopt::Error> {
+fn parse_args() -> Result<PathBuf, lab::cli::Stop> {
     use lexopt::prelude::*;
     let mut dir = None;
     let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next()? {
+    while let Some(arg) = lab::cli::next(&mut parser, USAGE)? {
         match arg {
-            Short('h') | Long("help") => {
-                print!("{USAGE}");
-                return Ok(None);
-            }
             Value(path) if dir.is_none() => dir = Some(PathBuf::from(path)),
-            _ => return Err(arg.unexpected()),
+            _ => return Err(arg.unexpected().into()),
         }
     }
-    Ok(Some(dir.unwrap_or_else(|| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces")
-    })))
+    Ok(dir.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces")))
 }
 
 fn main() -> ExitCode {
     let dir = match parse_args() {
-        Ok(Some(dir)) => dir,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(e) => return lab::cli::usage_error("gen-traces", e),
+        Ok(dir) => dir,
+        Err(stop) => return lab::cli::stopped("gen-traces", stop),
     };
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!("gen-traces: cannot create {}: {e}", dir.display());

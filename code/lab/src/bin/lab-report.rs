@@ -356,7 +356,7 @@ fn run(lab: &std::path::Path, args: Args) -> Result<(), Box<dyn std::error::Erro
                 "median of {reps} timed runs per bar; traces under {PLOT_MIN_OPS} operations are left out"
             ),
         ];
-        let missing = "a missing bar: the allocator ran out of memory on that trace".to_string();
+        let missing = "a missing bar: the allocator ran out of memory on that trace, or its value is too small to draw (see the table)".to_string();
         lines.push(if not_shown.is_empty() {
             missing
         } else {
@@ -376,7 +376,8 @@ fn run(lab: &std::path::Path, args: Args) -> Result<(), Box<dyn std::error::Erro
         .map(|i| i.short_name().trim_end_matches(".rep").to_string())
         .collect();
     // An allocator with no value on any trace is left out of the chart (and
-    // named in its footer), so that a missing bar always means out of memory.
+    // named in its footer), so that a missing bar means out of memory, or a
+    // value too small to draw.
     let series = |value: &dyn Fn(&[Row], &Row) -> Option<f64>, skip_system: bool| -> Vec<Series> {
         entries
             .iter()

@@ -109,21 +109,48 @@ fn collections() {
     black_box(index.len());
 }
 
-fn main() -> ExitCode {
-    let mut names: Vec<String> = std::env::args().skip(1).collect();
-    if names.is_empty() {
-        names = vec!["json".into(), "collections".into()];
-    }
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces");
-    for name in names {
-        let workload: fn() = match name.as_str() {
-            "json" => json,
-            "collections" => collections,
-            other => {
-                eprintln!("record-trace: unknown workload `{other}` (json, collections)");
-                return ExitCode::from(2);
+/// A workload, by name.
+type Workload = (&'static str, fn());
+
+/// The workloads.
+const WORKLOADS: [Workload; 2] = [("json", json), ("collections", collections)];
+
+const USAGE: &str = "usage: record-trace [WORKLOAD...]
+  runs each workload (json, collections; default: both) under a recording
+  global allocator and writes its trace to code/lab/traces/rec-WORKLOAD.rep
+  -h, --help  this text
+";
+
+/// The workloads to record, in order.
+fn parse_args() -> Result<Vec<Workload>, lab::cli::Stop> {
+    use lexopt::prelude::*;
+    let mut workloads = Vec::new();
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = lab::cli::next(&mut parser, USAGE)? {
+        match arg {
+            Value(name) => {
+                let name = name.string()?;
+                let Some(&workload) = WORKLOADS.iter().find(|(n, _)| *n == name) else {
+                    return Err(format!("unknown workload `{name}` (json, collections)").into());
+                };
+                workloads.push(workload);
             }
-        };
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    if workloads.is_empty() {
+        workloads = WORKLOADS.to_vec();
+    }
+    Ok(workloads)
+}
+
+fn main() -> ExitCode {
+    let workloads = match parse_args() {
+        Ok(workloads) => workloads,
+        Err(stop) => return lab::cli::stopped("record-trace", stop),
+    };
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("traces");
+    for (name, workload) in workloads {
         if let Err(e) = RECORDER.start(CAPACITY) {
             eprintln!("record-trace: cannot map the event buffer: {e}");
             return ExitCode::FAILURE;

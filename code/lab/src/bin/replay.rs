@@ -1,6 +1,7 @@
 //! `replay`: runs CS:APP malloc-lab traces against the book's allocators and
 //! their peers. `cargo run --release --bin replay -- --help` says how.
 
+use lab::cli::Stop;
 use lab::machine::Machine;
 use lab::registry::{self, ALLOCATORS};
 use lab::replay::Options;
@@ -93,80 +94,72 @@ struct Args {
     traces: Vec<PathBuf>,
 }
 
-fn parse_args() -> Result<Option<Args>, String> {
+/// Prints `--list`: every allocator and how its footprint is measured.
+fn list() {
+    for e in ALLOCATORS.iter() {
+        println!(
+            "{:<22} {:?}: {}\n{:<22} footprint: {}",
+            e.name, e.kind, e.about, "", e.footprint
+        );
+    }
+}
+
+fn parse_args() -> Result<Args, Stop> {
+    use lexopt::prelude::*;
     let mut options = Options::default();
     let mut allocators: Vec<&'static registry::Entry> = ALLOCATORS.iter().collect();
     let mut csv = false;
     let mut overhead = false;
     let mut traces = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match arg.as_str() {
-            "-h" | "--help" => {
-                print!("{USAGE}");
-                return Ok(None);
+    let mut parser = lexopt::Parser::from_env();
+    while let Some(arg) = lab::cli::next(&mut parser, USAGE)? {
+        match arg {
+            Long("list") => {
+                list();
+                return Err(Stop::Help);
             }
-            "--list" => {
-                for e in ALLOCATORS.iter() {
-                    println!(
-                        "{:<22} {:?}: {}\n{:<22} footprint: {}",
-                        e.name, e.kind, e.about, "", e.footprint
-                    );
-                }
-                return Ok(None);
+            Long("allocators") => {
+                allocators = registry::parse_list(&parser.value()?.string()?)?;
             }
-            "--allocators" => allocators = registry::parse_list(&value("--allocators")?)?,
-            "--reps" => {
-                options.reps = value("--reps")?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n >= 1)
-                    .ok_or("--reps needs a whole number of at least 1")?;
-            }
-            "--heap" => {
-                let v = value("--heap")?;
+            Long("reps") => options.reps = lab::cli::positive(&mut parser, "--reps")?,
+            Long("heap") => {
+                let v = parser.value()?.string()?;
                 options.heap = Some(parse_bytes(&v).filter(|&n| n > 0).ok_or(format!(
                     "--heap: `{v}` is not a byte count like 65536, 64K or 512M"
                 ))?);
             }
-            "--align" => {
-                options.align = value("--align")?
+            Long("align") => {
+                options.align = parser
+                    .value()?
                     .parse()
                     .ok()
                     .filter(|n: &usize| n.is_power_of_two() && *n <= 4096)
                     .ok_or("--align needs a power of two up to 4096")?;
             }
-            "--check" => options.check = true,
-            "--csv" => csv = true,
-            "--overhead" => overhead = true,
-            s if s.starts_with('-') && s.len() > 1 => {
-                return Err(format!("unknown option `{s}` (see --help)"));
-            }
-            _ => traces.push(PathBuf::from(arg)),
+            Long("check") => options.check = true,
+            Long("csv") => csv = true,
+            Long("overhead") => overhead = true,
+            Value(path) => traces.push(PathBuf::from(path)),
+            _ => return Err(arg.unexpected().into()),
         }
     }
     if traces.is_empty() {
-        return Err("no trace given (see --help)".to_string());
+        return Err("no trace given".into());
     }
-    Ok(Some(Args {
+    Ok(Args {
         options,
         allocators,
         csv,
         overhead,
         traces,
-    }))
+    })
 }
 
 fn main() -> ExitCode {
     lab::system_footprint::serve_child_if_asked();
     let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("replay: {e}");
-            return ExitCode::from(2);
-        }
+        Ok(args) => args,
+        Err(stop) => return lab::cli::stopped("replay", stop),
     };
     // Read every trace before measuring anything: a bad one stops the run
     // at once, not after minutes of measuring the others.

@@ -29,7 +29,9 @@
 //! `cargo run --release -p lab --bin scaling`
 
 use allocators::global::Locked;
+use allocators::growing_bump::GrowingBump;
 use allocators::heap::RegionBreak;
+use allocators::os::page_size;
 use allocators::region::Buffer;
 use allocators::segregated::SegregatedFreeList;
 use allocators::thread_cache::{BATCH, CACHE_LIMIT, ThreadCached};
@@ -209,18 +211,44 @@ struct Contender {
     run: Box<dyn Fn(usize) -> Result<f64, String>>,
 }
 
+/// The short name of the type `make` builds: `SegregatedFreeList` for a
+/// `SegregatedFreeList<RegionBreak<Buffer>>`.
+fn built_type<A>(_make: &impl FnOnce(Buffer<'static>) -> Option<A>) -> &'static str {
+    let path = std::any::type_name::<A>();
+    let path = path.split('<').next().unwrap_or(path);
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+/// The book's allocators behind the book's lock: the catalog's entries that
+/// [`lab::registry::scaling_books`] picks, each a fresh allocator over `heap`
+/// in every run.
+fn locked_books(heap: &'static TraceHeap) -> Vec<Contender> {
+    lab::registry::scaling_books()
+        .into_iter()
+        .map(|which| {
+            let growing = || GrowingBump::with_limits(page_size(), HEAP);
+            let ty = allocators::with_book!(which, |r| r, growing: growing(), |make| {
+                built_type(&make)
+            });
+            Contender {
+                name: format!("`Locked<{ty}>` (book)"),
+                run: Box::new(move |threads| {
+                    // SAFETY: only this allocator uses the heap during the
+                    // run; it is dropped before the next run builds another.
+                    let region: Buffer<'static> = unsafe { heap.region() };
+                    allocators::with_book!(which, |r| r, growing: growing(), |make| {
+                        let allocator = make(region).ok_or("no room for the allocator")?;
+                        run(&Locked::new(allocator), threads)
+                    })
+                }),
+            }
+        })
+        .collect()
+}
+
 fn contenders(heap: &'static TraceHeap, batches: &[u32]) -> Vec<Contender> {
-    let mut list = vec![
-        Contender {
-            name: "`Locked<SegregatedFreeList>` (book)".to_string(),
-            run: Box::new(move |threads| {
-                // SAFETY: only this allocator uses the heap during the run;
-                // it is dropped before the next run builds another.
-                let region: Buffer<'static> = unsafe { heap.region() };
-                let locked = Locked::new(SegregatedFreeList::new(RegionBreak::new(region)));
-                run(&locked, threads)
-            }),
-        },
+    let mut list = locked_books(heap);
+    list.extend([
         Contender {
             name: "`Locked<glibc malloc>` (same lock)".to_string(),
             run: Box::new(|threads| run(&Locked::new(SystemMalloc::new()), threads)),
@@ -233,7 +261,7 @@ fn contenders(heap: &'static TraceHeap, batches: &[u32]) -> Vec<Contender> {
             name: "`mimalloc`".to_string(),
             run: Box::new(|threads| run(&mimalloc::MiMalloc, threads)),
         },
-    ];
+    ]);
     for &batch in batches {
         list.push(Contender {
             name: if batch == BATCH {
@@ -267,19 +295,15 @@ struct Args {
 }
 
 /// The arguments, or `None` after `--help`.
-fn parse_args() -> Result<Option<Args>, lexopt::Error> {
+fn parse_args() -> Result<Args, lab::cli::Stop> {
     use lexopt::prelude::*;
     let mut reps = 9;
     let mut batches = vec![BATCH];
     let mut out =
         Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/scaling-table.md"));
     let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next()? {
+    while let Some(arg) = lab::cli::next(&mut parser, USAGE)? {
         match arg {
-            Short('h') | Long("help") => {
-                print!("{USAGE}");
-                return Ok(None);
-            }
             Long("reps") => reps = lab::cli::positive(&mut parser, "--reps")?,
             Long("batches") => {
                 let list = parser.value()?.string()?;
@@ -295,17 +319,16 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
             }
             Long("out") => out = Some(parser.value()?.into()),
             Long("no-write") => out = None,
-            _ => return Err(arg.unexpected()),
+            _ => return Err(arg.unexpected().into()),
         }
     }
-    Ok(Some(Args { reps, batches, out }))
+    Ok(Args { reps, batches, out })
 }
 
 fn main() -> ExitCode {
     let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(e) => return lab::cli::usage_error("scaling", e),
+        Ok(args) => args,
+        Err(stop) => return lab::cli::stopped("scaling", stop),
     };
     match scaling(args) {
         Ok(()) => ExitCode::SUCCESS,
@@ -475,4 +498,19 @@ fn scaling(Args { reps, batches, out }: Args) -> Result<(), String> {
         eprintln!("wrote {}", path.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_locked_book_allocator_is_named_by_its_type() {
+        let heap: &'static TraceHeap = Box::leak(Box::new(TraceHeap::new(1 << 20).unwrap()));
+        let names: Vec<String> = locked_books(heap).into_iter().map(|c| c.name).collect();
+        if lab::registry::scaling_books() == [allocators::catalog::Book::Segregated] {
+            assert_eq!(names, ["`Locked<SegregatedFreeList>` (book)"]);
+        }
+        assert_eq!(names.len(), lab::registry::scaling_books().len());
+    }
 }

@@ -85,7 +85,7 @@ struct Args {
     traces: Vec<PathBuf>,
 }
 
-fn parse_args() -> Result<Option<Args>, lexopt::Error> {
+fn parse_args() -> Result<Args, lab::cli::Stop> {
     use lexopt::prelude::*;
     let mut args = Args {
         reps: 5,
@@ -93,24 +93,15 @@ fn parse_args() -> Result<Option<Args>, lexopt::Error> {
         traces: Vec::new(),
     };
     let mut parser = lexopt::Parser::from_env();
-    while let Some(arg) = parser.next()? {
+    while let Some(arg) = lab::cli::next(&mut parser, USAGE)? {
         match arg {
-            Short('h') | Long("help") => {
-                print!("{USAGE}");
-                return Ok(None);
-            }
-            Long("reps") => {
-                args.reps = parser.value()?.parse()?;
-                if args.reps == 0 {
-                    return Err("--reps needs a whole number of at least 1".into());
-                }
-            }
+            Long("reps") => args.reps = lab::cli::positive(&mut parser, "--reps")?,
             Long("write-imgs") => args.write_imgs = true,
             Value(path) => args.traces.push(path.into()),
-            _ => return Err(arg.unexpected()),
+            _ => return Err(arg.unexpected().into()),
         }
     }
-    Ok(Some(args))
+    Ok(args)
 }
 
 /// The lab's directory, `code/lab`, wherever the command runs from.
@@ -164,38 +155,44 @@ fn cell(x: Option<f64>, f: fn(f64) -> String) -> String {
     x.map_or_else(|| "–".to_string(), f)
 }
 
+impl Score {
+    /// Its five cells: name, utilization, throughput, throughput over the
+    /// reference's, and the index (`index` formats that one).
+    fn cells(&self, index: fn(f64) -> String) -> [String; 5] {
+        [
+            self.allocator.to_string(),
+            cell(self.util, report::percent),
+            cell(self.kops, |k| format!("{k:.0}")),
+            cell(self.vs_ref, report::ratio),
+            cell(self.index, index),
+        ]
+    }
+}
+
 /// The score table as Markdown (five columns).
 fn markdown(scores: &[Score]) -> String {
     let mut out = String::from(
         "| allocator | utilization U | Kops/s | T ÷ glibc's | index P |\n|---|---:|---:|---:|---:|\n",
     );
     for s in scores {
-        out += &format!(
-            "| {} | {} | {} | {} | {} |\n",
-            s.allocator,
-            cell(s.util, report::percent),
-            cell(s.kops, |k| format!("{k:.0}")),
-            cell(s.vs_ref, report::ratio),
-            cell(s.index, |p| format!("**{p:.1}**")),
-        );
+        out += &format!("| {} |\n", s.cells(|p| format!("**{p:.1}**")).join(" | "));
     }
     out
 }
 
-fn text(scores: &[Score]) -> String {
-    let mut out = format!(
+/// One line of the text table.
+fn text_line(c: &[String; 5]) -> String {
+    format!(
         "{:<12} {:>8} {:>10} {:>9} {:>7}\n",
-        "allocator", "U", "Kops/s", "T/T_ref", "P"
-    );
+        c[0], c[1], c[2], c[3], c[4]
+    )
+}
+
+fn text(scores: &[Score]) -> String {
+    let head = ["allocator", "U", "Kops/s", "T/T_ref", "P"].map(String::from);
+    let mut out = text_line(&head);
     for s in scores {
-        out += &format!(
-            "{:<12} {:>8} {:>10} {:>9} {:>7}\n",
-            s.allocator,
-            cell(s.util, report::percent),
-            cell(s.kops, |k| format!("{k:.0}")),
-            cell(s.vs_ref, report::ratio),
-            cell(s.index, |p| format!("{p:.1}")),
-        );
+        out += &text_line(&s.cells(|p| format!("{p:.1}")));
     }
     out
 }
@@ -204,12 +201,8 @@ fn main() -> ExitCode {
     // glibc's footprint is measured in a fresh child: this program, rerun.
     lab::system_footprint::serve_child_if_asked();
     let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("score: {e} (see --help)");
-            return ExitCode::from(2);
-        }
+        Ok(args) => args,
+        Err(stop) => return lab::cli::stopped("score", stop),
     };
     let inputs = match trace_paths(&args.traces)
         .map_err(|e| e.to_string())

@@ -13,7 +13,6 @@
 //! Keep the trace short: a stepper is for 20 to 60 operations.
 
 use figures::stepper::{self, Kind};
-use lab::cli::usage_error;
 use lab::trace::Trace;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,7 +37,7 @@ struct Args {
     out: PathBuf,
 }
 
-fn parse() -> Result<Option<Args>, lexopt::Error> {
+fn parse() -> Result<Args, lab::cli::Stop> {
     use lexopt::prelude::*;
     let mut parser = lexopt::Parser::from_env();
     let mut trace = None;
@@ -48,12 +47,8 @@ fn parse() -> Result<Option<Args>, lexopt::Error> {
     ];
     let mut region = 65536;
     let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../imgs/stepper-mine.json");
-    while let Some(arg) = parser.next()? {
+    while let Some(arg) = lab::cli::next(&mut parser, USAGE)? {
         match arg {
-            Short('h') | Long("help") => {
-                print!("{USAGE}");
-                return Ok(None);
-            }
             Long("allocators") => {
                 let list = parser.value()?.string()?;
                 kinds = list
@@ -70,23 +65,22 @@ fn parse() -> Result<Option<Args>, lexopt::Error> {
             Long("region") => region = lab::cli::positive(&mut parser, "--region")?,
             Long("out") => out = parser.value()?.into(),
             Value(path) if trace.is_none() => trace = Some(PathBuf::from(path)),
-            _ => return Err(arg.unexpected()),
+            _ => return Err(arg.unexpected().into()),
         }
     }
     let trace = trace.ok_or("a trace file is needed")?;
-    Ok(Some(Args {
+    Ok(Args {
         trace,
         kinds,
         region,
         out,
-    }))
+    })
 }
 
 fn main() -> ExitCode {
     let args = match parse() {
-        Ok(Some(args)) => args,
-        Ok(None) => return ExitCode::SUCCESS,
-        Err(error) => return usage_error("stepper", error),
+        Ok(args) => args,
+        Err(stop) => return lab::cli::stopped("stepper", stop),
     };
     let trace = match Trace::read(&args.trace) {
         Ok(trace) => trace,

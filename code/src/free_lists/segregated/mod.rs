@@ -315,6 +315,18 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     }
     // ANCHOR_END: place
 
+    /// What stays free when `carve_front` or `carve_back` takes `asize`
+    /// bytes of a `size`-byte block: at least [`MIN_BLOCK`] (their callers'
+    /// guarantee, checked in debug builds).
+    #[inline]
+    fn carved_rest(size: usize, asize: usize) -> usize {
+        debug_assert!(
+            size - asize >= MIN_BLOCK,
+            "carving {asize} bytes off a {size}-byte block leaves less than MIN_BLOCK"
+        );
+        size - asize
+    }
+
     /// Allocates the first `asize` bytes of the listed free block `block`
     /// of `size` bytes; the rest, at least [`MIN_BLOCK`], stays free and
     /// takes the block's place in its list if its class is the same.
@@ -324,11 +336,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     /// `block` is a listed free block of `size >= asize + MIN_BLOCK` bytes.
     #[inline]
     unsafe fn carve_front(&mut self, block: Block, size: usize, asize: usize) -> Block {
-        debug_assert!(
-            size - asize >= MIN_BLOCK,
-            "carving {asize} bytes off a {size}-byte block leaves less than MIN_BLOCK"
-        );
-        let rest = size - asize;
+        let rest = Self::carved_rest(size, asize);
         // SAFETY: both pieces lie inside `block`; the remainder starts at
         // least MIN_BLOCK bytes in, past `block`'s link words, which
         // `replace` and `remove` still read.
@@ -356,11 +364,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
     /// As for [`carve_front`](Self::carve_front).
     #[inline]
     unsafe fn carve_back(&mut self, block: Block, size: usize, asize: usize) -> Block {
-        debug_assert!(
-            size - asize >= MIN_BLOCK,
-            "carving {asize} bytes off a {size}-byte block leaves less than MIN_BLOCK"
-        );
-        let rest = size - asize;
+        let rest = Self::carved_rest(size, asize);
         // SAFETY: both pieces lie inside `block`. The new footer is at least
         // MIN_BLOCK - WORD bytes in, past the link words.
         unsafe {
@@ -396,8 +400,10 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
             let mut size = header.size();
             let next = block.plus(size);
             let next_header = next.header();
-            // Does the merged block end at the epilogue? Then it becomes
-            // the wilderness, and goes in no list.
+            // `top`: the merged block ends at the epilogue, so it becomes
+            // the wilderness and goes in no list. Always `false` in a heap
+            // without a wilderness (`with_quick_lists(memory, 0)`), where
+            // `self.wilderness` is `false` and `self.top` is `None`.
             let top;
             if next_header.is_allocated() {
                 next.set_header(next_header.with_prev_allocated(false));

@@ -131,6 +131,24 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     format!("panicked: {}", text.unwrap_or("(no message)"))
 }
 
+/// One `#[test]` per `name => allocator` pair, each running
+/// [`check_random_ops`] on fresh allocators built by the expression: for the
+/// policies of one allocator, each its own test. (Unused where another
+/// crate's tests take this module in by `#[path]`.)
+#[allow(unused_macros)]
+macro_rules! passes_the_harness {
+    ($($name:ident => $make:expr),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                $crate::harness::check_random_ops(|| $make);
+            }
+        )*
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use passes_the_harness;
+
 /// Runs random programs against fresh allocators from `make`, and panics with
 /// the smallest failing program if one breaks a rule or panics.
 pub fn check_random_ops<A: RawAllocator>(make: impl Fn() -> A) {
