@@ -46,7 +46,41 @@ pub enum Book {
     Segregated,
 }
 
+/// How one of the book's allocators finds a block: a property of its design,
+/// which decides which measurements and tables can take it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// It never searches, and never reuses a block other than the newest
+    /// (the bump allocators).
+    Bump,
+    /// It walks blocks, or a free list, whose length grows with the heap
+    /// (the implicit and explicit free lists).
+    Walk,
+    /// It looks in the request's size class and jumps to the next
+    /// non-empty one through a bitmap: no walk (the segregated lists).
+    SizeClass,
+}
+
 impl Book {
+    /// How it finds a block. The `match` has no catch-all, so a new
+    /// allocator does not compile until it says how it searches.
+    pub const fn search(self) -> Search {
+        match self {
+            Book::Bump | Book::GrowingBump => Search::Bump,
+            Book::Implicit
+            | Book::ImplicitNext
+            | Book::ImplicitBest
+            | Book::Explicit
+            | Book::ExplicitAddr => Search::Walk,
+            Book::Segregated => Search::SizeClass,
+        }
+    }
+
+    /// Whether it is one of the free lists: every allocator that searches.
+    pub const fn is_free_list(self) -> bool {
+        !matches!(self.search(), Search::Bump)
+    }
+
     /// Every one of the book's allocators, in the order tables list them.
     pub const ALL: [Book; 8] = [
         Book::Bump,

@@ -217,46 +217,13 @@ pub fn book_names() -> Vec<&'static str> {
         .collect()
 }
 
-/// How one of the book's allocators finds a block: what decides which of
-/// them a measurement can take.
-///
-/// This is a property of the design, so it belongs with the catalog; until
-/// `Book` has it, the exhaustive `match` in [`search`] makes a new variant
-/// fail to compile here until someone says how it searches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Search {
-    /// It never searches, and never reuses a block other than the newest
-    /// (the bump allocators).
-    Bump,
-    /// It walks blocks, or a free list, whose length grows with the heap
-    /// (the implicit and explicit free lists).
-    Walk,
-    /// It looks in the request's size class and jumps to the next
-    /// non-empty one through a bitmap: no walk (the segregated lists).
-    SizeClass,
-}
-
-/// How `which` finds a block.
-pub const fn search(which: Book) -> Search {
-    match which {
-        Book::Bump | Book::GrowingBump => Search::Bump,
-        Book::Implicit
-        | Book::ImplicitNext
-        | Book::ImplicitBest
-        | Book::Explicit
-        | Book::ExplicitAddr => Search::Walk,
-        Book::Segregated => Search::SizeClass,
-    }
-}
+pub use allocators::catalog::Search;
 
 /// The book's allocators `cost-curve` measures: every free list (every
 /// allocator that searches), in catalog order. The bumps are left out:
 /// they never search, so they have no curve to draw.
 pub fn cost_curve_books() -> Vec<Book> {
-    Book::ALL
-        .into_iter()
-        .filter(|&b| search(b) != Search::Bump)
-        .collect()
+    Book::ALL.into_iter().filter(|b| b.is_free_list()).collect()
 }
 
 /// The book's allocators `scaling` puts behind the book's lock: those that
@@ -266,6 +233,6 @@ pub fn cost_curve_books() -> Vec<Book> {
 pub fn scaling_books() -> Vec<Book> {
     Book::ALL
         .into_iter()
-        .filter(|&b| search(b) == Search::SizeClass)
+        .filter(|b| b.search() == Search::SizeClass)
         .collect()
 }

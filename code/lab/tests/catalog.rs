@@ -1,6 +1,6 @@
 //! The book's allocators are listed once, in `allocators::catalog::Book`:
 //! every tool's list must hold each of them, or leave it out only for the
-//! property the tool states (`lab::registry::search`).
+//! property the tool states (`Book::search`).
 
 use allocators::catalog::Book;
 use lab::registry::{self, Search};
@@ -54,7 +54,7 @@ fn the_stress_test_covers_the_catalog() {
 fn scaling_takes_every_book_allocator_that_reuses_without_a_walk() {
     let books = registry::scaling_books();
     for b in Book::ALL {
-        let expected = registry::search(b) == Search::SizeClass;
+        let expected = b.search() == Search::SizeClass;
         assert_eq!(books.contains(&b), expected, "{}", b.name());
     }
     assert!(!books.is_empty(), "scaling measures at least one");
@@ -64,7 +64,7 @@ fn scaling_takes_every_book_allocator_that_reuses_without_a_walk() {
 fn cost_curve_takes_every_book_allocator_that_searches() {
     let books = registry::cost_curve_books();
     for b in Book::ALL {
-        let expected = registry::search(b) != Search::Bump;
+        let expected = b.is_free_list();
         assert_eq!(books.contains(&b), expected, "{}", b.name());
     }
     let in_order: Vec<Book> = Book::ALL

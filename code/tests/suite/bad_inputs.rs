@@ -69,30 +69,15 @@ fn pool(len: usize) -> PoolAllocator<OwnedRegion> {
     PoolAllocator::new(OwnedRegion::new(len, 4096).unwrap(), layout(SLOT, 16)).unwrap()
 }
 
-/// Whether `which` is one of the free lists, which behave alike on bad
-/// input and share a column of the table. The `match` has no catch-all, so
-/// a new allocator in the catalog does not compile here until it is placed.
-fn is_free_list(which: Book) -> bool {
-    match which {
-        Book::Bump | Book::GrowingBump => false,
-        Book::Implicit
-        | Book::ImplicitNext
-        | Book::ImplicitBest
-        | Book::Explicit
-        | Book::ExplicitAddr
-        | Book::Segregated => true,
-    }
-}
-
 /// The column of `imgs/bad-inputs.md` that holds `which`'s results: the
 /// free lists share one, named for their families (`implicit, explicit,
 /// segregated free lists`); every other allocator has its own.
 fn column(which: Book) -> String {
-    if !is_free_list(which) {
+    if !which.is_free_list() {
         return which.name().replace('-', " ");
     }
     let mut families: Vec<&str> = Vec::new();
-    for b in Book::ALL.into_iter().filter(|&b| is_free_list(b)) {
+    for b in Book::ALL.into_iter().filter(|b| b.is_free_list()) {
         let family = b.name().split('-').next().unwrap_or(b.name());
         if !families.contains(&family) {
             families.push(family);
