@@ -339,6 +339,27 @@ fn alignments_up_to_and_above_the_page() {
 
 // ---- Double free ----------------------------------------------------------------
 
+/// What each kind of allocator does with a free it must refuse: the bumps
+/// ignore it (its heap size, `before` and `after`, stays the same), the pool
+/// panics saying `pool_says`, and the free lists saying `lists_say`.
+fn assert_refused(
+    name: &str,
+    message: Option<String>,
+    (before, after): (usize, usize),
+    pool_says: &str,
+    lists_say: &str,
+) {
+    match (name, message) {
+        ("bump" | "growing-bump", message) => {
+            assert_eq!(message, None, "{name}");
+            assert_eq!(after, before, "{name}: nothing moved");
+        }
+        (_, None) => panic!("{name} did not panic"),
+        ("pool", Some(message)) => assert!(message.contains(pool_says), "{message}"),
+        (_, Some(message)) => assert!(message.contains(lists_say), "{name}: {message}"),
+    }
+}
+
 /// Freeing a block twice. In debug builds the free lists panic ("is not
 /// allocated (double free?)") and so does the pool ("is already free
 /// (double free)"), before they change anything. The bumps ignore the
@@ -357,26 +378,13 @@ fn double_free() {
         // the allocator does: the debug checks panic before touching memory,
         // and the bumps only compare `y` with their bump pointer.
         let message = panic_message(|| unsafe { a.deallocate(y, l) });
-        match name {
-            "bump" | "growing-bump" => {
-                assert_eq!(message, None, "{name}");
-                assert_eq!(a.heap_size(), size, "{name}: nothing moved");
-            }
-            "pool" => {
-                let message = message.expect("the pool panics");
-                assert!(
-                    message.contains("is already free (double free)"),
-                    "{message}"
-                );
-            }
-            _ => {
-                let message = message.expect("the free lists panic");
-                assert!(
-                    message.contains("is not allocated (double free?)"),
-                    "{message}"
-                );
-            }
-        }
+        assert_refused(
+            name,
+            message,
+            (size, a.heap_size()),
+            "is already free (double free)",
+            "is not allocated (double free?)",
+        );
         a.check().unwrap();
         // The allocator still works after the refused free.
         // SAFETY: `x` is live; freed once.
@@ -424,23 +432,13 @@ fn foreign_pointer() {
         // debug checks panic before touching memory, and the bumps only
         // compare the pointer with their bump pointer.
         let message = panic_message(|| unsafe { a.deallocate(stranger, l) });
-        match name {
-            "bump" | "growing-bump" => {
-                assert_eq!(message, None, "{name}");
-                assert_eq!(a.heap_size(), size, "{name}: nothing moved");
-            }
-            "pool" => {
-                let message = message.expect("the pool panics");
-                assert!(message.contains("is not a slot of this pool"), "{message}");
-            }
-            _ => {
-                let message = message.expect("the free lists panic");
-                assert!(
-                    message.contains("is not a payload of this heap"),
-                    "{message}"
-                );
-            }
-        }
+        assert_refused(
+            name,
+            message,
+            (size, a.heap_size()),
+            "is not a slot of this pool",
+            "is not a payload of this heap",
+        );
         a.check().unwrap();
         // SAFETY: `mine` is live; freed once.
         unsafe { a.deallocate(mine, l) };
@@ -538,6 +536,22 @@ mod thread_cached {
         std::thread::scope(|s| s.spawn(f).join().unwrap());
     }
 
+    /// Runs `f` on a new thread with a `ThreadCached` over this test's heap
+    /// (in `slot`), then checks the shared heap: once after `f`, and again
+    /// after the thread's cache has been given back.
+    fn on_own_heap(
+        slot: &'static OnceLock<Locked<Heap>>,
+        len: usize,
+        f: impl FnOnce(&ThreadCached<Heap>) + Send,
+    ) {
+        let heap = cached(slot, len);
+        on_thread(|| {
+            f(&heap);
+            heap.check().unwrap();
+        });
+        heap.check().unwrap();
+    }
+
     /// Whether the shared heap holds `[ptr, ptr + size)`.
     fn in_shared(heap: &ThreadCached<Heap>, ptr: *mut u8, size: usize) -> bool {
         heap.shared()
@@ -551,8 +565,7 @@ mod thread_cached {
     #[test]
     fn sizes_near_usize_max() {
         static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
-        let heap = cached(&SLOT, HEAP);
-        on_thread(|| {
+        on_own_heap(&SLOT, HEAP, |heap| {
             for (size, align) in [(isize::MAX as usize, 1), (usize::MAX / 4, 8), (1 << 40, 1)] {
                 // SAFETY: non-zero sizes; a null result is not used.
                 assert!(unsafe { heap.alloc(layout(size, align)) }.is_null());
@@ -581,9 +594,7 @@ mod thread_cached {
                 // SAFETY: live with `l`, freed once.
                 unsafe { heap.dealloc(block, l) };
             }
-            heap.check().unwrap();
         });
-        heap.check().unwrap();
     }
 
     /// Alignments above the cache's 16 bypass it: 4 KiB, 64 KiB and the page
@@ -591,15 +602,14 @@ mod thread_cached {
     #[test]
     fn alignments_up_to_and_above_the_page() {
         static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
-        let heap = cached(&SLOT, HEAP);
-        on_thread(|| {
+        on_own_heap(&SLOT, HEAP, |heap| {
             for align in [4096, 65536, page_size()] {
                 let l = layout(100, align);
                 // SAFETY: non-zero size; freed once with its layout.
                 let ptr = unsafe { heap.alloc(l) };
                 assert!(!ptr.is_null(), "align {align}");
                 assert_eq!(ptr.addr() % align, 0, "align {align}");
-                assert!(in_shared(&heap, ptr, 100), "align {align}");
+                assert!(in_shared(heap, ptr, 100), "align {align}");
                 assert_eq!(heap.cached_blocks(), 0, "the cache is not involved");
                 // SAFETY: as above.
                 unsafe { heap.dealloc(ptr, l) };
@@ -607,7 +617,6 @@ mod thread_cached {
             }
             // SAFETY: non-zero size; a null result is not used.
             assert!(unsafe { heap.alloc(layout(1, 1 << 40)) }.is_null());
-            heap.check().unwrap();
         });
     }
 
@@ -617,9 +626,8 @@ mod thread_cached {
     #[test]
     fn exhaustion_then_recovery() {
         static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
-        let heap = cached(&SLOT, SMALL_HEAP);
         let l = layout(200, 8);
-        on_thread(|| {
+        on_own_heap(&SLOT, SMALL_HEAP, |heap| {
             let mut live = Vec::new();
             loop {
                 // SAFETY: non-zero size.
@@ -643,9 +651,7 @@ mod thread_cached {
                 // SAFETY: live with this layout, freed once.
                 unsafe { heap.dealloc(ptr, l) };
             }
-            heap.check().unwrap();
         });
-        heap.check().unwrap();
     }
 
     /// A foreign pointer of a cached size is not checked: the cache takes
@@ -654,9 +660,8 @@ mod thread_cached {
     #[test]
     fn foreign_pointer_of_a_cached_size() {
         static SLOT: OnceLock<Locked<Heap>> = OnceLock::new();
-        let heap = cached(&SLOT, HEAP);
         let l = layout(48, 8);
-        on_thread(|| {
+        on_own_heap(&SLOT, HEAP, |heap| {
             let mut foreign = vec![0u64; 64];
             let stranger = std::ptr::from_mut(&mut foreign[16]).cast::<u8>();
             // SAFETY: non-zero size. The refill leaves blocks in the cache.
@@ -678,7 +683,6 @@ mod thread_cached {
             assert!(foreign[..16].iter().chain(&foreign[17..]).all(|&w| w == 0));
             // SAFETY: `mine` is live with `l`, freed once.
             unsafe { heap.dealloc(mine, l) };
-            heap.check().unwrap();
         });
     }
 
