@@ -289,7 +289,8 @@ unsafe impl<R> RawAllocator for PoolAllocator<R> {
         self.debug_check_live(ptr);
         // Rebuilt from the pool's own pointer: `ptr` may carry permission for
         // the object only (a `Box<u8>` hands back one byte's), and the link
-        // fills the whole slot.
+        // fills the whole slot. (`NonNull::new` cannot fail: the address is
+        // `ptr`'s, which is not zero.)
         let slot = NonNull::new(self.slots.as_ptr().with_addr(ptr.as_ptr().addr()))
             .unwrap_or(ptr)
             .cast::<FreeSlot>();

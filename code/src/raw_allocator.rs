@@ -132,9 +132,10 @@ pub unsafe trait RawAllocator {
     /// # Safety
     ///
     /// `ptr` must have come from `allocate` or `reallocate` on this same
-    /// allocator, with this `layout` (for a reallocated block: the old
-    /// alignment and the new size), and must not have been deallocated or reallocated since. The
-    /// caller must not use the block afterwards.
+    /// allocator, with this `layout`, and must not have been deallocated or
+    /// reallocated since. (A block that `reallocate` resized keeps its
+    /// alignment and has its new size.) The caller must not use the block
+    /// afterwards.
     unsafe fn deallocate(&mut self, ptr: NonNull<u8>, layout: Layout);
     // ANCHOR_END: contract
 
