@@ -26,6 +26,9 @@ impl<T> TypedArena<T> {
         if current.len() == current.capacity() {
             // Full: start a chunk twice as large, and leave this one alone.
             let bigger = Vec::with_capacity(current.capacity() * 2);
+            // This push may move the outer vector's buffer: each chunk's
+            // pointer, length and capacity. The values, in the chunks' own
+            // buffers, stay where they are.
             chunks.push(bigger);
         }
         let current = chunks.last_mut().expect("there is always a chunk");

@@ -1,6 +1,6 @@
-//! What a lock costs: taken by one thread alone, fought over by two threads
-//! on two cores (the lock word's cache line moves between them), and handed
-//! from thread to thread through the kernel (a `futex` wait and wake).
+//! What sharing costs: a lock taken by one thread alone, a lock handed from
+//! thread to thread through the kernel (a `futex` wait and wake), and two
+//! threads adding at once to one cache line or to two.
 //!
 //! `cargo run --release --example lock_cost > imgs/lock-cost-output.txt`
 use std::hint::black_box;
@@ -8,15 +8,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
-/// A counter alone on its cache line (64 bytes on x86-64).
-#[repr(align(64))]
-struct Padded(AtomicU64);
-
 fn ns_per(ops: u64, start: Instant) -> f64 {
     start.elapsed().as_nanos() as f64 / ops as f64
 }
 
-// ANCHOR: experiment
+// ANCHOR: lock
 /// One thread takes and releases an uncontended mutex `n` times.
 fn uncontended(n: u64) -> f64 {
     let lock = Mutex::new(0u64);
@@ -24,25 +20,6 @@ fn uncontended(n: u64) -> f64 {
     for _ in 0..n {
         *black_box(&lock).lock().unwrap() += 1;
     }
-    ns_per(n, start)
-}
-
-/// Two threads each add 1 `n` times: to one shared counter, or to two
-/// counters on separate cache lines. Only the first shares a line, which
-/// must move between the two threads' caches if they run on separate cores.
-fn two_threads_adding(n: u64, shared: bool) -> f64 {
-    let counters = [Padded(AtomicU64::new(0)), Padded(AtomicU64::new(0))];
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        for t in 0..2 {
-            let counter = &counters[if shared { 0 } else { t }].0;
-            s.spawn(move || {
-                for _ in 0..n {
-                    counter.fetch_add(1, Ordering::Relaxed);
-                }
-            });
-        }
-    });
     ns_per(n, start)
 }
 
@@ -71,7 +48,33 @@ fn hand_over(n: u64) -> f64 {
     });
     ns_per(2 * n, start)
 }
-// ANCHOR_END: experiment
+// ANCHOR_END: lock
+
+// ANCHOR: cache_lines
+/// A counter alone on its cache line (64 bytes on x86-64).
+#[repr(align(64))]
+struct Padded(AtomicU64);
+
+/// Two threads each add 1 `n` times: to one shared counter, or to two
+/// counters on separate cache lines. Only the first shares a line, which
+/// must move between the two threads' caches if they run on separate cores.
+/// Returns the run's time divided by `n`: per add, both threads adding at once.
+fn two_threads_adding(n: u64, shared: bool) -> f64 {
+    let counters = [Padded(AtomicU64::new(0)), Padded(AtomicU64::new(0))];
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..2 {
+            let counter = &counters[if shared { 0 } else { t }].0;
+            s.spawn(move || {
+                for _ in 0..n {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    ns_per(n, start)
+}
+// ANCHOR_END: cache_lines
 
 fn main() {
     // `QUICK=1` (the chapter tests run it so) takes a twentieth of the

@@ -51,6 +51,7 @@ use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
+// ANCHOR: drop_entry
 /// The header in front of an arena value that needs dropping: a link in the
 /// list of values to drop, and the function that drops this one.
 #[derive(Debug)]
@@ -80,6 +81,7 @@ unsafe fn drop_entry<T>(header: NonNull<DropHeader>) {
     // over all of it.
     unsafe { std::ptr::drop_in_place(&raw mut (*entry.as_ptr()).value) };
 }
+// ANCHOR_END: drop_entry
 
 // ANCHOR: arena
 /// A typed arena over the allocator `A`.

@@ -70,9 +70,11 @@ pub struct BumpAllocator<R> {
     start: NonNull<u8>,
     /// One past the region's last byte: where `top` starts.
     end: NonNull<u8>,
-    /// The most bytes that were in use (`end - top`) at once, before the
-    /// last time `top` moved back up. `top` only moves down between such
-    /// moves, so the fast path need not track it (see `footprint()`).
+    /// The largest heap size (`end - top`) recorded so far. It is recorded
+    /// only when `top` moves back up (a rewind or a reset): between such
+    /// moves `top` only goes down, so the heap is largest just before one,
+    /// and the fast path needs no bookkeeping. `footprint()` also counts
+    /// the current size.
     footprint: usize,
     /// Owns the memory. It is never touched after construction: every
     /// pointer comes from `start`.
@@ -233,8 +235,9 @@ unsafe impl<R> RawAllocator for BumpAllocator<R> {
             self.note_footprint();
             // SAFETY: `ptr` is a live block of this region (caller's
             // guarantee), so its end is inside the region or one past it.
-            // From `top`, not `ptr`: the same address, but `ptr` may carry
-            // permission for its block only (a `Box` hands it back so).
+            // From `top`, not `ptr`: the same address, but `ptr` may be
+            // allowed to touch its own block only (a `Box` passes such a
+            // pointer), and `top` must reach the whole region.
             self.top = unsafe { self.top.add(layout.size()) };
             debug_assert!(
                 self.top <= self.end,

@@ -216,7 +216,11 @@ fn heap_strip_tagged(
                     |n: &&Named| (b.addr..b.addr + b.size).contains(&(n.ptr.as_ptr() as usize));
                 let mut names: Vec<&Named> = freed.iter().filter(inside).collect();
                 names.sort_by_key(|n| n.ptr);
-                let names: Vec<&str> = names.iter().map(|n| &n.label[..1]).collect();
+                // A label's name is what comes before its ':' ("a: 24 B" is a).
+                let names: Vec<&str> = names
+                    .iter()
+                    .map(|n| n.label.split(':').next().unwrap_or(n.label))
+                    .collect();
                 strip = strip.segment(at, WORD, Part::Header, hdr);
                 let mut space = at + WORD;
                 if links {
@@ -402,7 +406,12 @@ fn free_list_figures() {
         ),
     );
 
-    // The explicit free list: the same frees, in LIFO and in address order.
+    // The explicit free list: the same frees, in LIFO and in address order,
+    // as in the `explicit_lists` example: seven 48-byte blocks (40 bytes
+    // asked), d, b and f freed, and free space at the top of the heap. The
+    // example's top is the rest of a growth chunk, pushed on the list
+    // first; here the region is too small for a chunk, so a block above g
+    // is freed first instead, and plays the top, drawn short.
     let mut strips = Vec::new();
     for (insertion, caption) in [
         (Insertion::Lifo, "LIFO: free d, b, f"),
@@ -412,22 +421,27 @@ fn free_list_figures() {
         let mut freed = Vec::new();
         let mut live: Vec<Named> = ["a", "b", "c", "d", "e", "f", "g"]
             .into_iter()
-            .map(|label| named(&mut heap, 56, label))
+            .map(|label| named(&mut heap, 40, label))
             .collect();
-        for label in ["d", "b", "f"] {
+        live.push(named(&mut heap, 88, "top"));
+        for label in ["top", "d", "b", "f"] {
             free_named(&mut heap, &mut live, &mut freed, label);
         }
         let blocks: Vec<BlockInfo> = heap.blocks().collect();
         let base = blocks[0].addr;
         let list: Vec<usize> = heap.free_list().collect();
-        let name_of = |addr: usize| ["a", "b", "c", "d", "e", "f", "g"][(addr - base - 8) / 64];
+        let name_of =
+            |addr: usize| ["a", "b", "c", "d", "e", "f", "g", "top"][(addr - base - 8) / 48];
         let order: Vec<&str> = list.iter().map(|&a| name_of(a)).collect();
+        // The order the example prints.
         match insertion {
-            Insertion::Lifo => assert_eq!(order, ["f", "b", "d"]),
-            Insertion::AddressOrdered => assert_eq!(order, ["b", "d", "f"]),
+            Insertion::Lifo => assert_eq!(order, ["f", "b", "d", "top"]),
+            Insertion::AddressOrdered => assert_eq!(order, ["b", "d", "f", "top"]),
         }
+        // Headers and footers told apart by colour: eight blocks leave no
+        // room for their names.
         strips.push(with_list(
-            list_strip(caption, &blocks, &live, &freed),
+            heap_strip_tagged(caption, &blocks, &live, &freed, false, true),
             base,
             &list,
             "head",
@@ -436,13 +450,14 @@ fn free_list_figures() {
     check_committed(
         "freelist-explicit.svg",
         &render(
-            "Two explicit free lists over the same heap of seven 64-byte blocks a to g, after \
-             freeing d, then b, then f. Arrows are the list's links: from the list head, and \
-             from each free block's next word to the next free block; links that point to a \
-             higher address arc above the heap, links that point back arc below it. Top, LIFO \
-             insertion: the head points at f, the block freed last, f's next points back at b, \
-             and b's next at d. Bottom, address-ordered insertion: head to b, b to d, d to f. \
-             Allocated blocks are never on the list.",
+            "Two explicit free lists over the same heap of seven 48-byte blocks a to g and \
+             free space at the top, after freeing d, then b, then f. Arrows are the list's \
+             links: from the list head, and from each free block's next word to the next free \
+             block; links that point to a higher address arc above the heap, links that point \
+             back arc below it. Headers and footers are told apart by colour. Top, LIFO insertion: the head points at f, the block freed \
+             last, f's next points back at b, b's next at d, and d's next at the top, which \
+             was on the list first. Bottom, address-ordered insertion: head to b, b to d, d to \
+             f, f to the top. Allocated blocks are never on the list.",
             &strips,
         ),
     );

@@ -90,6 +90,7 @@ fn column(which: Book) -> String {
 /// [`Book::ALL`] (the free lists sharing one), then the pool, which is not
 /// in the catalog because it serves one size only.
 #[test]
+#[cfg_attr(miri, ignore = "Miri's isolation keeps it from reading the file")]
 fn the_table_has_a_column_for_every_allocator() {
     let mut columns = vec!["input".to_string()];
     for which in Book::ALL {

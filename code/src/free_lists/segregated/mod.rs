@@ -401,9 +401,10 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
             let next = block.plus(size);
             let next_header = next.header();
             // `top`: the merged block ends at the epilogue, so it becomes
-            // the wilderness and goes in no list. Always `false` in a heap
-            // without a wilderness (`with_quick_lists(memory, 0)`), where
-            // `self.wilderness` is `false` and `self.top` is `None`.
+            // the wilderness and goes in no list. In a heap without a
+            // wilderness (`with_quick_lists(memory, 0)`), `self.wilderness`
+            // is `false` and `self.top` is `None`: `top` is always `false`,
+            // and each `if top { .. } else { X }` below is just `X`.
             let top;
             if next_header.is_allocated() {
                 next.set_header(next_header.with_prev_allocated(false));
