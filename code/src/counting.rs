@@ -133,14 +133,16 @@ impl<A> Counting<A> {
     // ANCHOR_END: snapshot
 
     // ANCHOR: record
-    /// Counts `size` new bytes: the request total, the histogram, the live
-    /// bytes and their peak.
+    /// Counts a request for `size` bytes: adds it to the request total and
+    /// to its histogram bucket. (The live bytes change in `grow_live`.)
     #[inline]
     fn record_request(&self, size: usize) {
         self.bytes_allocated.fetch_add(size as u64, Relaxed);
         self.histogram[Self::bucket(size)].fetch_add(1, Relaxed);
     }
 
+    /// Adds `bytes` to the live bytes, and raises the peak if they are now
+    /// the most ever live at once.
     #[inline]
     fn grow_live(&self, bytes: usize) {
         // `fetch_add` returns the old total; the new one cannot wrap, since

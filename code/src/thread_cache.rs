@@ -243,8 +243,9 @@ unsafe fn drain_all<A: RawAllocator>(owner: *const (), cache: &Cache) {
     });
 }
 
-/// Aborts with a message written straight to standard error: a failed check
-/// inside a global allocator must not panic (a panic allocates).
+/// Aborts with `why` written straight to standard error, as it is (no prefix,
+/// unlike `Locked`'s `abort_with`): a failed check inside a global allocator
+/// must not panic (a panic allocates).
 #[cold]
 fn abort_with(why: &str) -> ! {
     let bytes = why.as_bytes();
@@ -388,6 +389,8 @@ impl<A: RawAllocator> ThreadCached<A> {
     unsafe fn dealloc_cached(&self, cache: &Cache, class: usize, block: NonNull<u8>) {
         let bin = &cache.bins[class];
         if cfg!(debug_assertions) && bin.contains(block) {
+            // This module's `abort_with` writes the message as it is: unlike
+            // `Locked`'s, it adds no "allocators: " in front.
             abort_with("allocators: ThreadCached: block freed twice (it is already cached)\n");
         }
         if bin.len.get() >= self.max {

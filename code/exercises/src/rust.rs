@@ -28,9 +28,10 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Capped<A> {
 // ANCHOR: capped
 #[cfg(feature = "solutions")]
 // SAFETY: a request is either refused (null, which the contract allows) or
-// forwarded unchanged, so every promise is `inner`'s. `realloc` must be
-// capped too: its default would call our `alloc`, but `inner` may have its
-// own, and a grown block must obey the limit either way.
+// forwarded unchanged, so every promise is `inner`'s. The default `realloc`
+// would go through our capped `alloc`; forwarding it instead lets `inner`
+// grow a block in place, but then it must check the limit itself, or a
+// block could grow past it.
 unsafe impl<A: GlobalAlloc> GlobalAlloc for Capped<A> {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if layout.size() > self.limit {

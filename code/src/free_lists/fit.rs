@@ -9,6 +9,7 @@ use crate::align::align_up;
 use crate::raw_allocator::AllocError;
 use std::alloc::Layout;
 
+// ANCHOR: request
 /// What an allocation needs from a free block, worked out once per request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Request {
@@ -20,6 +21,7 @@ pub(crate) struct Request {
     /// starts. It equals `size` unless the alignment is above [`ALIGN`].
     pub(crate) search: usize,
 }
+// ANCHOR_END: request
 
 impl Request {
     /// The request for `layout`, or `SizeOverflow` if its block size does not
