@@ -40,7 +40,7 @@ fn main() -> Result<(), AllocError> {
 
     // ANCHOR: carve
     let memory = RegionBreak::new(OwnedRegion::new(1 << 16, 16)?);
-    let mut heap = SegregatedFreeList::with_quick_lists(memory, 0);
+    let mut heap = SegregatedFreeList::plain(memory);
     let big = Layout::from_size_align(2032, 8).unwrap(); // a 2048-byte block
     let small = Layout::from_size_align(40, 8).unwrap(); // 48-byte blocks
     let large = Layout::from_size_align(500, 8).unwrap(); // 512-byte blocks
@@ -64,9 +64,9 @@ fn main() -> Result<(), AllocError> {
 
     // ANCHOR: bitmap
     let memory = RegionBreak::new(OwnedRegion::new(1 << 20, 16)?);
-    // Without quick lists (see "Deferred coalescing"), so that every free
-    // goes straight to its class list.
-    let mut heap = SegregatedFreeList::with_quick_lists(memory, 0);
+    // The plain lists: no quick lists and no wilderness (see "How real
+    // allocators do it"), so that every free goes straight to its class list.
+    let mut heap = SegregatedFreeList::plain(memory);
     let small = Layout::from_size_align(40, 8).unwrap(); // 48-byte blocks
     let large = Layout::from_size_align(500, 8).unwrap(); // 512-byte blocks
     let mut blocks = (0..200)

@@ -188,9 +188,8 @@ impl Heap {
             Kind::Bump => Heap::Bump(BumpAllocator::new(memory)),
             Kind::Implicit(p) => Heap::Implicit(ImplicitFreeList::new(RegionBreak::new(memory), p)),
             Kind::Explicit(i) => Heap::Explicit(ExplicitFreeList::new(RegionBreak::new(memory), i)),
-            Kind::Segregated => Heap::Segregated(Box::new(SegregatedFreeList::with_quick_lists(
+            Kind::Segregated => Heap::Segregated(Box::new(SegregatedFreeList::plain(
                 RegionBreak::new(memory),
-                0,
             ))),
         })
     }

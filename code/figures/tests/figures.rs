@@ -462,10 +462,10 @@ fn free_list_figures() {
         ),
     );
 
-    // Segregated lists: one list per size class. Without quick lists, so
-    // that every free goes straight to its class (the chapter shows the
-    // quick lists separately).
-    let mut heap = SegregatedFreeList::with_quick_lists(figure_region(), 0);
+    // Segregated lists: one list per size class. The plain lists, without
+    // quick lists or a wilderness, so that every free goes straight to its
+    // class (How real allocators do it shows both).
+    let mut heap = SegregatedFreeList::plain(figure_region());
     let mut freed = Vec::new();
     let mut live: Vec<Named> = [
         (40, "a"),
@@ -506,7 +506,8 @@ fn free_list_figures() {
              a, c, e and g of 48 bytes, b, d, f and h of 80 bytes, after freeing a, f, c and h. \
              The free 48-byte blocks are on the list of size class 1, whose head points at c, \
              the one freed last, and c's next link points back at a. The free 80-byte blocks \
-             are on the list of class 3: head to h, h's next back to f. Links to a higher \
+             are on the list of class 3: head to h, h's next back to f. The arrows are the \
+             heads and next links; prev links are not drawn. Links to a higher \
              address arc above the heap, links back arc below it. Headers and footers are \
              told apart by colour. The caption gives the low bits of the class bitmap, 1010: \
              bits 1 and 3 are set, one for each non-empty class. b, d, e and g stay \
@@ -576,8 +577,9 @@ fn list_surgery_figure() {
         "freelist-surgery.svg",
         &render(
             "An explicit LIFO free list over a heap of five 128-byte blocks a to e, in four \
-             steps from top to bottom. Arrows are the list's links: from the head, and from \
-             each free block's next word. First, after freeing d and then b: head to b, b to \
+             steps from top to bottom. Arrows are the list's next links, from the head and \
+             from each free block's next word; the prev links, which mirror them, are not \
+             drawn. First, after freeing d and then b: head to b, b to \
              d. Second, x = alloc(56) takes the front 64 bytes of b, and the 64-byte \
              remainder takes b's place in the list: head to the remainder, then d. Third, \
              y = alloc(120) skips the remainder, too small, and takes d, which fits exactly: \
@@ -652,4 +654,103 @@ fn growing_bump_figure() {
         &strips,
     );
     check_committed("bump-chunks.svg", &svg);
+}
+
+// ---------------------------------------------------------------------------
+// How real allocators do it: carving small blocks from the high end of the
+// wilderness, and the wilderness coming back, in the segregated lists with
+// every refinement on (`SegregatedFreeList::new`).
+
+/// `n` with a comma between thousands, as the book writes numbers.
+fn thousands(n: usize) -> String {
+    if n < 1000 {
+        n.to_string()
+    } else {
+        format!("{},{:03}", n / 1000, n % 1000)
+    }
+}
+
+/// The segregated heap as `heap_strip_tagged` draws it, with each free block
+/// labelled by its size and by what holds it: the list of its class, or
+/// nothing, which makes it the wilderness.
+fn wilderness_strip(
+    caption: &str,
+    heap: &SegregatedFreeList<RegionBreak<OwnedRegion>>,
+    live: &[Named],
+) -> Strip {
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    let base = blocks[0].addr;
+    let mut strip = heap_strip_tagged(caption, &blocks, live, &[], false, false);
+    for b in blocks.iter().filter(|b| b.is_free()) {
+        let listed = heap.class_list(size_class(b.size)).any(|a| a == b.addr);
+        let what = if listed { "listed" } else { "wilderness" };
+        let segment = strip
+            .segments
+            .iter_mut()
+            .find(|s| s.start == b.addr - base + WORD && s.part == Part::Free)
+            .expect("a free block's free space");
+        segment.label = format!("{what}: {} B", thousands(b.size));
+    }
+    strip
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "reads imgs/ from the file system")]
+fn wilderness_figure() {
+    use BlockKind::{Allocated as A, Free as F};
+
+    // A wilderness of exactly 4,096 bytes and empty lists: an empty heap
+    // grows by just what a request needs, and one 4,096-byte block, freed,
+    // merges into the top and becomes the wilderness.
+    let memory = RegionBreak::new(OwnedRegion::new(8192, 64).expect("a small region"));
+    let mut heap = SegregatedFreeList::new(memory);
+    let mut live = vec![named(&mut heap, 4096 - WORD, "w")];
+    let mut freed = Vec::new();
+    free_named(&mut heap, &mut live, &mut freed, "w");
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(F, 4096)]);
+    assert_eq!(heap.bitmap(), 0, "the wilderness is in no list");
+    let mut strips = vec![wilderness_strip("a 4,096-byte wilderness", &heap, &live)];
+
+    // The chapter's three requests, in block sizes: 48, 1,008, 48.
+    live.push(named(&mut heap, 48 - WORD, "a"));
+    heap.check().expect("the heap checker passes");
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(F, 4048), (A, 48)]);
+    strips.push(wilderness_strip("1. a (48 B): high end", &heap, &live));
+    live.push(named(&mut heap, 1008 - WORD, "b"));
+    heap.check().expect("the heap checker passes");
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(A, 1008), (F, 3040), (A, 48)]);
+    strips.push(wilderness_strip("2. b (1,008 B): low end", &heap, &live));
+    live.push(named(&mut heap, 48 - WORD, "c"));
+    heap.check().expect("the heap checker passes");
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(A, 1008), (F, 2992), (A, 48), (A, 48)]);
+    strips.push(wilderness_strip("3. c (48 B): high end", &heap, &live));
+
+    // Freed, a and c wait on their quick list; consolidating merges them
+    // with the free block below, and the result ends the heap again.
+    free_named(&mut heap, &mut live, &mut freed, "a");
+    free_named(&mut heap, &mut live, &mut freed, "c");
+    assert_eq!(heap.quick_blocks(), 2);
+    heap.consolidate();
+    heap.check().expect("the heap checker passes");
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(A, 1008), (F, 3088)]);
+    strips.push(wilderness_strip("free a and c, coalesced", &heap, &live));
+
+    check_committed(
+        "freelist-wilderness.svg",
+        &render(
+            "The segregated lists with a wilderness, five states from top to bottom. First, a \
+             4,096-byte wilderness, in no list. 1. A 48-byte block a takes its high end, and \
+             the 4,048 bytes below go on a list. 2. A 1,008-byte block b takes the low end of \
+             those, and 3,040 bytes stay listed. 3. A 48-byte block c takes their high end, \
+             right below a, and 2,992 bytes stay listed. Last, a and c are freed and \
+             coalesced: 3,088 free bytes above b end the heap, in no list, the wilderness \
+             again.",
+            &strips,
+        ),
+    );
 }

@@ -118,7 +118,7 @@ pub struct SegregatedFreeList<M> {
     /// no list. Requests that no list can serve are cut from its low end,
     /// and frees next to it merge into it, without touching a list.
     top: Option<Block>,
-    /// Whether the heap keeps a wilderness block (off for the plain lists).
+    /// Whether the heap keeps a wilderness block (off in [`plain`](Self::plain)).
     wilderness: bool,
 }
 
@@ -129,10 +129,17 @@ impl<M> SegregatedFreeList<M> {
         Self::with_quick_lists(memory, QUICK_MAX as u32)
     }
 
-    /// An empty heap whose quick lists hold at most `max` blocks each; with
-    /// `max == 0` every free coalesces at once and the top block is listed
-    /// like any other (the plain segregated lists of CS:APP, which the
-    /// book's figures and layout tests show).
+    /// The plain segregated lists: no quick lists and no wilderness. Every
+    /// free coalesces at once, and the block at the top of the heap is
+    /// listed like any other. The book's segregated chapter, its
+    /// figures and its layout tests use this one.
+    pub const fn plain(memory: M) -> SegregatedFreeList<M> {
+        Self::with_quick_lists(memory, 0)
+    }
+
+    /// An empty heap whose quick lists hold at most `max` blocks each. The
+    /// wilderness comes with them: `max == 0` is [`plain`](Self::plain),
+    /// which keeps neither.
     pub const fn with_quick_lists(memory: M, max: u32) -> SegregatedFreeList<M> {
         SegregatedFreeList {
             heap: Heap::proportional(memory),
@@ -400,30 +407,15 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
             let mut size = header.size();
             let next = block.plus(size);
             let next_header = next.header();
-            // `top`: the merged block ends at the epilogue, so it becomes
-            // the wilderness and goes in no list. In a heap without a
-            // wilderness (`with_quick_lists(memory, 0)`), `self.wilderness`
-            // is `false` and `self.top` is `None`: `top` is always `false`,
-            // and each `if top { .. } else { X }` below is just `X`.
-            let top;
             if next_header.is_allocated() {
                 next.set_header(next_header.with_prev_allocated(false));
-                top = self.wilderness && next == self.heap.epilogue();
             } else {
-                let next_size = next_header.size();
-                if Some(next) == self.top {
-                    top = true;
-                } else {
-                    self.remove(next, next_size);
-                    top = self.wilderness && next.plus(next_size) == self.heap.epilogue();
-                }
-                size += next_size;
+                self.detach(next, next_header.size());
+                size += next_header.size();
             }
             if header.prev_allocated() {
                 block.set_free(size, true);
-                if top {
-                    self.top = Some(block);
-                } else {
+                if !self.absorb_into_top(block, size, None) {
                     self.insert(block, size);
                 }
                 return block;
@@ -432,15 +424,9 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
             let prev_size = prev.size();
             size += prev_size;
             prev.set_free(size, true);
-            if top {
-                // The free block below is on a list, except when `block`
-                // is new memory from growing the heap: then the block
-                // below is the old wilderness, which is in no list.
-                if Some(prev) != self.top {
-                    self.remove(prev, prev_size);
-                }
-                self.top = Some(prev);
-            } else if size_class(size) != size_class(prev_size) {
+            if !self.absorb_into_top(prev, size, Some(prev_size))
+                && size_class(size) != size_class(prev_size)
+            {
                 self.remove(prev, prev_size);
                 self.insert(prev, size);
             }
@@ -448,6 +434,50 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         }
     }
     // ANCHOR_END: coalesce
+
+    // ANCHOR: wilderness_helpers
+    /// Takes the free block `block` of `size` bytes out of whatever holds
+    /// it: the list of its class or, if it is the wilderness, `top`.
+    ///
+    /// # Safety
+    ///
+    /// `block` is a free block of this heap of `size` bytes, listed with
+    /// that size or the wilderness.
+    #[inline]
+    unsafe fn detach(&mut self, block: Block, size: usize) {
+        if Some(block) == self.top {
+            self.top = None;
+        } else {
+            // SAFETY: the caller's guarantee: `block` is listed with `size`.
+            unsafe { self.remove(block, size) }
+        }
+    }
+
+    /// Makes the merged free block `block` of `size` bytes the wilderness if
+    /// it ends the heap, taking it out of its list first if it was listed
+    /// with `listed` bytes. `false`, and nothing changes, if it does not end
+    /// the heap or the heap keeps no wilderness (`plain`).
+    ///
+    /// # Safety
+    ///
+    /// `block` is a free block of this heap of `size` bytes; with `listed`,
+    /// it is listed with that size or is the wilderness, else in no list.
+    #[inline]
+    unsafe fn absorb_into_top(&mut self, block: Block, size: usize, listed: Option<usize>) -> bool {
+        // SAFETY: the caller's guarantee: `block` spans `size` bytes of
+        // this heap, so `plus(size)` is at most the epilogue.
+        if !self.wilderness || unsafe { block.plus(size) } != self.heap.epilogue() {
+            return false;
+        }
+        if let Some(listed) = listed {
+            // SAFETY: the caller's guarantee. The block below new memory
+            // from growing the heap is the old wilderness, in no list.
+            unsafe { self.detach(block, listed) };
+        }
+        self.top = Some(block);
+        true
+    }
+    // ANCHOR_END: wilderness_helpers
 
     /// Grows the heap so that a free block of at least `need` bytes ends
     /// it, and returns that block (in its class's list) and its size.
@@ -714,12 +744,9 @@ unsafe impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
 }
 
 free_list_heap!(SegregatedFreeList, fn unlink(&mut self, block, size) {
-    if Some(block) == self.top {
-        self.top = None;
-    } else {
-        // SAFETY: the caller's guarantee: `block` is listed with `size`.
-        unsafe { self.remove(block, size) }
-    }
+    // SAFETY: the caller's guarantee: `block` is listed with `size` (the
+    // wilderness counts as listed).
+    unsafe { self.detach(block, size) }
 });
 
 #[cfg(test)]
