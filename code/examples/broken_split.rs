@@ -183,7 +183,7 @@ fn main() {
     heap.free(p[2]); // b and c merge: one free block of 96 bytes
     println!("b and c freed:    {}", show(&heap));
     let b = heap.allocate(32).unwrap(); // the broken split
-    println!("b allocated:      {}", show(&heap));
+    println!("b = allocate(32): {}", show(&heap));
     println!("checker:          {}", heap.check().unwrap_err());
     heap.free(p[3]); // reads the stale footer below d
     println!("d freed:          {}", show(&heap));

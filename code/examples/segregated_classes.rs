@@ -66,13 +66,15 @@ fn main() -> Result<(), AllocError> {
     let memory = RegionBreak::new(OwnedRegion::new(1 << 20, 16)?);
     // The plain lists: no quick lists and no wilderness (see "How real
     // allocators do it"), so that every free goes straight to its class list.
+    // Carving from the high end stays on: small blocks are handed out
+    // downwards, from the top of each free block.
     let mut heap = SegregatedFreeList::plain(memory);
     let small = Layout::from_size_align(40, 8).unwrap(); // 48-byte blocks
     let large = Layout::from_size_align(500, 8).unwrap(); // 512-byte blocks
     let mut blocks = (0..200)
         .map(|_| heap.allocate(small))
         .collect::<Result<Vec<_>, _>>()?;
-    blocks.sort(); // by address
+    blocks.sort(); // by address, lowest first
 
     // Free every other block, so that no two free blocks touch: 99 free
     // blocks, in the small classes, whose bits the bitmap sets.

@@ -189,8 +189,9 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     /// assert_eq!(head.next.map(|n| n.value), Some(2));
     /// ```
     ///
-    /// With `alloc`, the same nodes do not compile: `tail` borrows the arena,
-    /// so it cannot outlive `'a`, which outlives the arena.
+    /// With `alloc`, the same nodes do not compile: whatever a value put in
+    /// with `alloc` borrows must outlive the arena, whose destructor may use
+    /// it, and `tail` borrows the arena itself.
     ///
     /// ```compile_fail,E0597
     /// # use allocators::{arena::Arena, growing_bump::GrowingBump};

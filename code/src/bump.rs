@@ -70,11 +70,8 @@ pub struct BumpAllocator<R> {
     start: NonNull<u8>,
     /// One past the region's last byte: where `top` starts.
     end: NonNull<u8>,
-    /// The largest heap size (`end - top`) recorded so far. It is recorded
-    /// only when `top` moves back up (a rewind or a reset): between such
-    /// moves `top` only goes down, so the heap is largest just before one,
-    /// and the fast path needs no bookkeeping. `footprint()` also counts
-    /// the current size.
+    /// The largest heap size (`end - top`) so far, a high-water mark; see
+    /// `note_footprint` below.
     footprint: usize,
     /// Owns the memory. It is never touched after construction: every
     /// pointer comes from `start`.

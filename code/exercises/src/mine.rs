@@ -164,6 +164,7 @@ mod solution {
             }
         }
 
+        // ANCHOR: words
         /// Reads the word at `addr`.
         ///
         /// # Safety
@@ -184,6 +185,7 @@ mod solution {
             // SAFETY: as for `get`.
             unsafe { self.base.with_addr(addr).cast::<usize>().write(value) }
         }
+        // ANCHOR_END: words
 
         /// Lays out the empty heap: padding, so that payloads are
         /// 16-aligned, and the epilogue (an allocated header of size 0).

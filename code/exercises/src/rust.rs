@@ -2,6 +2,7 @@
 
 use std::alloc::{GlobalAlloc, Layout};
 
+// ANCHOR: capped_stub
 /// Exercise 1: a `GlobalAlloc` that refuses any single request larger than
 /// `limit` bytes (it returns null, as `GlobalAlloc` reports failure) and
 /// forwards everything else to `inner`. Handy to test what a program does
@@ -12,6 +13,7 @@ pub struct Capped<A> {
     /// The largest request that succeeds.
     pub limit: usize,
 }
+// ANCHOR_END: capped_stub
 
 #[cfg(not(feature = "solutions"))]
 // SAFETY: not solved yet: every method panics before touching memory.

@@ -495,7 +495,10 @@ fn free_list_figures() {
     assert!(small_list.len() == 2 && small_list[0] > small_list[1]);
     assert!(large_list.len() == 2 && large_list[0] > large_list[1]);
     // The caption shows the bitmap, low bit (class 0) on the right.
-    let caption = format!("classes 1 and 3 listed, bitmap ...{:04b}", heap.bitmap());
+    let caption = format!(
+        "classes 1 and 3 listed, bitmap ...{:04b} (not to scale)",
+        heap.bitmap()
+    );
     let strip = heap_strip_tagged(&caption, &blocks, &live, &freed, false, true);
     let strip = with_list(strip, base, &small_list, "class 1");
     let strip = with_list(strip, base, &large_list, "class 3");
@@ -511,7 +514,8 @@ fn free_list_figures() {
              address arc above the heap, links back arc below it. Headers and footers are \
              told apart by colour. The caption gives the low bits of the class bitmap, 1010: \
              bits 1 and 3 are set, one for each non-empty class. b, d, e and g stay \
-             allocated.",
+             allocated. The blocks are not drawn to scale: a free block is drawn wide enough \
+             to show its next and prev words.",
             &[strip],
         ),
     );

@@ -19,6 +19,9 @@ pub(crate) struct Request {
     pub(crate) align: usize,
     /// A block at least this large surely fits the request, wherever it
     /// starts. It equals `size` unless the alignment is above [`ALIGN`].
+    /// When nothing fits, the heap grows until a free block this large ends
+    /// it; the segregated lists also pick the class for an over-aligned
+    /// request from it.
     pub(crate) search: usize,
 }
 // ANCHOR_END: request

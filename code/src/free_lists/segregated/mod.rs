@@ -131,7 +131,8 @@ impl<M> SegregatedFreeList<M> {
 
     /// The plain segregated lists: no quick lists and no wilderness. Every
     /// free coalesces at once, and the block at the top of the heap is
-    /// listed like any other. The book's segregated chapter, its
+    /// listed like any other. Small requests are still carved from the high
+    /// end of a free block, as in [`new`](Self::new). The book's segregated chapter, its
     /// figures and its layout tests use this one.
     pub const fn plain(memory: M) -> SegregatedFreeList<M> {
         Self::with_quick_lists(memory, 0)
