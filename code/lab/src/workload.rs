@@ -115,6 +115,28 @@ impl Digest {
 /// Named durations of a workload's phases, in order.
 pub type Phases = Vec<(&'static str, Duration)>;
 
+/// Times a workload phase by phase: each `lap` records the time since the
+/// previous one (or since `start`) under the phase's name.
+struct Laps {
+    phases: Phases,
+    clock: Instant,
+}
+
+impl Laps {
+    fn start() -> Laps {
+        Laps {
+            phases: Phases::new(),
+            clock: Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.phases.push((name, now - self.clock));
+        self.clock = now;
+    }
+}
+
 /// Counts of the nodes of a JSON tree, found by walking it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shape {
@@ -329,34 +351,28 @@ fn rank_cities(cities: BTreeMap<String, Vec<(u64, Value)>>) -> Map<String, Value
 /// the digest of the serialized result, the input's shape, the input's size
 /// and how long each phase took.
 pub fn json(target_bytes: usize, seed: u64) -> Result<(Digest, Shape, usize, Phases), String> {
-    let mut phases = Phases::new();
-    let mut clock = Instant::now();
-    let mut lap = |phases: &mut Phases, name| {
-        let now = Instant::now();
-        phases.push((name, now - clock));
-        clock = now;
-    };
+    let mut laps = Laps::start();
     let text = generate_json(target_bytes, seed);
-    lap(&mut phases, "generate");
+    laps.lap("generate");
     let document: Value =
         serde_json::from_str(&text).map_err(|e| format!("parsing the generated JSON: {e}"))?;
-    lap(&mut phases, "parse");
+    laps.lap("parse");
     let shape = walk(&document);
-    lap(&mut phases, "walk");
+    laps.lap("walk");
     let input_bytes = text.len();
     drop(text);
     let result = transform(document)?;
-    lap(&mut phases, "transform");
+    laps.lap("transform");
     let output = serde_json::to_string_pretty(&result)
         .map_err(|e| format!("serializing the result: {e}"))?;
-    lap(&mut phases, "serialize");
+    laps.lap("serialize");
     let again: Value =
         serde_json::from_str(&output).map_err(|e| format!("parsing the result again: {e}"))?;
     if again != result {
         return Err("the serialized result does not parse back to the same value".into());
     }
-    lap(&mut phases, "round trip");
-    Ok((Digest::of(&output), shape, input_bytes, phases))
+    laps.lap("round trip");
+    Ok((Digest::of(&output), shape, input_bytes, laps.phases))
 }
 
 /// Generates a Markdown document of about `target_bytes` bytes: sections
@@ -820,15 +836,9 @@ pub fn json_threaded(
     if threads <= 1 {
         return json(target_bytes, seed);
     }
-    let mut phases = Phases::new();
-    let mut clock = Instant::now();
-    let mut lap = |phases: &mut Phases, name| {
-        let now = Instant::now();
-        phases.push((name, now - clock));
-        clock = now;
-    };
+    let mut laps = Laps::start();
     let (text, users) = generate_json_split(target_bytes, seed);
-    lap(&mut phases, "generate");
+    laps.lap("generate");
     let summaries: Vec<Result<Summaries, String>> = on_threads(
         users,
         threads,
@@ -855,9 +865,9 @@ pub fn json_threaded(
     }
     let input_bytes = text.len();
     drop(text);
-    lap(&mut phases, "parse");
+    laps.lap("parse");
     let ranked: Vec<(String, Value)> = rank_cities(cities).into_iter().collect();
-    lap(&mut phases, "transform");
+    laps.lap("transform");
     let empty = ranked.is_empty();
     let pieces: Vec<Result<String, String>> = on_threads(ranked, threads, serialize_part, || {
         Err("a worker panicked".into())
@@ -877,8 +887,8 @@ pub fn json_threaded(
         output.push_str("\n  }");
     }
     let _ = write!(output, ",\n  \"seed\": {seed}\n}}");
-    lap(&mut phases, "serialize");
-    Ok((Digest::of(&output), shape, input_bytes, phases))
+    laps.lap("serialize");
+    Ok((Digest::of(&output), shape, input_bytes, laps.phases))
 }
 
 /// [`markdown`] on `threads` threads: each renders a run of whole sections
