@@ -29,8 +29,8 @@ fn main() {
     }
     // Each freed block gives back one stride of the heap: its bytes and the
     // allocator's bookkeeping next to them. That is a hole. The room between
-    // two live blocks (a gap) is a little wider than a hole, so the loop
-    // below checks the new block against the gaps: the stricter test.
+    // two live blocks is a little wider than a hole, so the loop below checks
+    // the new block against that room: the stricter test.
     let hole = stride;
     let free = gaps.len() * hole;
 

@@ -27,10 +27,11 @@
 //!
 //! Running destructors later than the values' last use is only sound if
 //! everything those destructors can touch is still alive. Hence the
-//! lifetime `'a`: every value must outlive it (`T: 'a`), and `'a` must outlive
-//! the arena. `'a` is *invariant*, so a `&Arena<'static, _>` cannot be
-//! shortened to accept a value that borrows a short-lived local (the trick that
-//! makes heterogeneous arenas with destructors unsound if forgotten).
+//! lifetime `'a`: every value put in with `alloc` must outlive it (`T: 'a`),
+//! and `'a` must outlive the arena. `'a` is *invariant*, so a
+//! `&Arena<'static, _>` cannot be shortened to accept a value that borrows a
+//! short-lived local (the trick that makes heterogeneous arenas with
+//! destructors unsound if forgotten).
 //!
 //! ```compile_fail
 //! # use allocators::{arena::Arena, growing_bump::GrowingBump};
@@ -105,11 +106,13 @@ pub struct Arena<'a, A: RawAllocator> {
     allocator: RefCell<A>,
     /// The newest value that needs dropping; its header links the older ones.
     drop_list: Cell<Option<NonNull<DropHeader>>>,
-    /// Every value outlives `'a`, and the arena's destructor may use them:
-    /// `'a` must outlive the arena. `Cell` makes `'a` invariant.
+    /// What the values put in with `alloc` borrow lives at least as long as
+    /// `'a`, and `'a` outlives the arena, whose destructor may use them.
     _values: PhantomData<Cell<&'a ()>>,
 }
 // ANCHOR_END: arena
+// The `Cell` makes `Arena` invariant in `'a`: the compiler may not shrink
+// `'a` to let in a value that borrows something shorter-lived.
 
 impl<'a, A: RawAllocator> Arena<'a, A> {
     /// An arena that takes its memory from `allocator`.
@@ -169,8 +172,8 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     // ANCHOR_END: try_alloc
 
     // ANCHOR: alloc_copy
-    /// Moves a `Copy` value into the arena, like `try_alloc`
-    /// but without the `T: 'a` bound.
+    /// Moves a `Copy` value into the arena, like `try_alloc`, but the value
+    /// may borrow from the arena.
     ///
     /// A `Copy` type has no destructor, so the arena never needs to look at
     /// the value again, and the value may borrow things that die before the
@@ -188,10 +191,20 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     /// let head = arena.alloc_copy(Node { value: 1, next: Some(tail) }).unwrap();
     /// assert_eq!(head.next.map(|n| n.value), Some(2));
     /// ```
+    #[allow(clippy::mut_from_ref)] // as in `try_alloc`
+    pub fn alloc_copy<T: Copy>(&self, value: T) -> Result<&mut T, AllocError> {
+        self.put(value)
+    }
+    // ANCHOR_END: alloc_copy
+
+    /// Moves `value` into the arena and returns a reference to it.
     ///
-    /// With `alloc`, the same nodes do not compile: whatever a value put in
-    /// with `alloc` borrows must outlive the arena, whose destructor may use
-    /// it, and `tail` borrows the arena itself.
+    // ANCHOR: alloc_fails
+    /// The arena may run `value`'s destructor when it is reset or dropped,
+    /// so whatever `value` borrows must outlive the arena. That rules out
+    /// borrowing from the arena itself: the nodes of
+    /// [`alloc_copy`](Self::alloc_copy)'s example, where `head` holds `tail`,
+    /// a borrow of the arena, do not compile with `alloc`.
     ///
     /// ```compile_fail,E0597
     /// # use allocators::{arena::Arena, growing_bump::GrowingBump};
@@ -202,13 +215,7 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
     /// let head = arena.alloc(Node { value: 1, next: Some(tail) });
     /// assert_eq!(head.next.map(|n| n.value), Some(2));
     /// ```
-    #[allow(clippy::mut_from_ref)] // as in `try_alloc`
-    pub fn alloc_copy<T: Copy>(&self, value: T) -> Result<&mut T, AllocError> {
-        self.put(value)
-    }
-    // ANCHOR_END: alloc_copy
-
-    /// Moves `value` into the arena and returns a reference to it.
+    // ANCHOR_END: alloc_fails
     ///
     /// # Panics
     ///

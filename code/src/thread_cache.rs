@@ -389,8 +389,6 @@ impl<A: RawAllocator> ThreadCached<A> {
     unsafe fn dealloc_cached(&self, cache: &Cache, class: usize, block: NonNull<u8>) {
         let bin = &cache.bins[class];
         if cfg!(debug_assertions) && bin.contains(block) {
-            // This module's `abort_with` writes the message as it is: unlike
-            // `Locked`'s, it adds no "allocators: " in front.
             abort_with("allocators: ThreadCached: block freed twice (it is already cached)\n");
         }
         if bin.len.get() >= self.max {
