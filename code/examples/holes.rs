@@ -23,14 +23,10 @@ fn main() {
     let mut gaps = Vec::new();
     for i in (1..17).step_by(2) {
         blocks[i] = None;
-        // No new block can start before the end of its live neighbour below,
-        // nor end after the start of its live neighbour above.
+        // All the room between its two live neighbours, the hole included.
         gaps.push((starts[i - 1] + BLOCK, starts[i + 1])); // [start, end)
     }
-    // Each freed block gives back one stride of the heap: its bytes and the
-    // allocator's bookkeeping next to them. That is a hole. The room between
-    // two live blocks is a little wider than a hole, so the loop below checks
-    // the new block against that room: the stricter test.
+    // A hole is one stride: a freed block's bytes and the bookkeeping next to them.
     let hole = stride;
     let free = gaps.len() * hole;
 

@@ -211,6 +211,8 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
                     next.set_prev_allocated(false);
                     let prev = block.prev();
                     prev.set_free(prev.size() + size, true);
+                    // Not a no-op: with LIFO, the grown `prev` moves to the
+                    // front; in address order it stays where it is.
                     self.relink(prev, prev);
                     prev
                 }
@@ -218,6 +220,7 @@ impl<M: HeapMemory> ExplicitFreeList<M> {
                     let prev = block.prev();
                     self.free.remove(next);
                     prev.set_free(prev.size() + size + next.size(), true);
+                    // As in the case above.
                     self.relink(prev, prev);
                     prev
                 }

@@ -17,14 +17,18 @@ pub(crate) struct Request {
     pub(crate) size: usize,
     /// The payload's alignment.
     pub(crate) align: usize,
+    // ANCHOR_END: request
+    // ANCHOR: request_search
     /// A block at least this large surely fits the request, wherever it
     /// starts. It equals `size` unless the alignment is above [`ALIGN`].
     /// When nothing fits, the heap grows until a free block this large ends
     /// it; the segregated lists also pick the class for an over-aligned
     /// request from it.
     pub(crate) search: usize,
+    // ANCHOR_END: request_search
+    // ANCHOR: request_end
 }
-// ANCHOR_END: request
+// ANCHOR_END: request_end
 
 impl Request {
     /// The request for `layout`, or `SizeOverflow` if its block size does not

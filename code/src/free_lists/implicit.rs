@@ -216,6 +216,8 @@ impl<M: HeapMemory> ImplicitFreeList<M> {
         // a footer lies below it.
         unsafe {
             let next = block.next();
+            // Cases 1 and 3 clear `next`'s PREV_ALLOCATED. In 2 and 4, `next`
+            // was free, so the block after it has that flag clear already.
             let (start, size) = match (block.prev_allocated(), next.is_allocated()) {
                 (true, true) => {
                     next.set_prev_allocated(false);
