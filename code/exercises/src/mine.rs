@@ -76,6 +76,9 @@ mod starter {
             // A freed block is never used again. That is what to fix first.
         }
 
+        // No `reallocate` here: the trait's default allocates a new block,
+        // copies the old one into it and frees the old one, on every resize.
+
         fn for_each_region(&self, visit: &mut dyn FnMut(Range<usize>)) {
             visit(self.start..self.brk);
         }
