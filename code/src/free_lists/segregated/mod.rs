@@ -630,7 +630,6 @@ unsafe impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
             // SAFETY: a quick-listed block is an allocated block.
             return Ok(unsafe { block.payload() });
         }
-        // ANCHOR: allocate_core
         let block = match self.find_fit(size) {
             // SAFETY: `block` is a listed free block of `free >= size` bytes.
             Some((block, free)) => unsafe { self.place(block, free, size) },
@@ -639,7 +638,6 @@ unsafe impl<M: HeapMemory> RawAllocator for SegregatedFreeList<M> {
                 None => self.allocate_slow(size)?,
             },
         };
-        // ANCHOR_END: allocate_core
         // SAFETY: `block` is an allocated block of this heap.
         unsafe { Ok(block.payload()) }
     }
