@@ -520,6 +520,147 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// One line of the CSV that [`csv`] writes: one trace measured with one
+/// allocator, as numbers only. Enough to redraw the plots without
+/// measuring again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// The trace's short name.
+    pub trace: String,
+    /// The allocator's name.
+    pub allocator: String,
+    /// Operations in the trace.
+    pub ops: usize,
+    /// The median seconds per replay; `None` if the run did not complete.
+    pub seconds: Option<f64>,
+    /// Thousands of operations per second; `None` if the run did not
+    /// complete.
+    pub kops: Option<f64>,
+    /// Peak live payload over peak footprint; `None` if not measured.
+    pub util: Option<f64>,
+}
+
+impl Record {
+    /// The record of a row, with its numbers unrounded.
+    pub fn of(row: &Row) -> Record {
+        Record {
+            trace: row.trace.clone(),
+            allocator: row.allocator.to_string(),
+            ops: row.ops,
+            seconds: row.seconds(),
+            kops: row.kops(),
+            util: row.util(),
+        }
+    }
+}
+
+/// The header line [`csv`] writes and [`parse_csv`] expects.
+const CSV_HEADER: &str = "trace,allocator,ops,seconds,kops,util";
+
+/// Reads back the CSV that [`csv`] writes. A bad line is an error that
+/// names it (`line 7: ...`, counting the header as line 1).
+pub fn parse_csv(text: &str) -> Result<Vec<Record>, String> {
+    let mut records = Vec::new();
+    let mut chars = text.chars().peekable();
+    let mut line = 1;
+    let mut header = true;
+    while chars.peek().is_some() {
+        let start = line;
+        let fields = csv_record(&mut chars, &mut line).map_err(|e| format!("line {start}: {e}"))?;
+        if header {
+            if fields.join(",") != CSV_HEADER {
+                return Err(format!("line {start}: expected the header `{CSV_HEADER}`"));
+            }
+            header = false;
+            continue;
+        }
+        records.push(record(&fields).map_err(|e| format!("line {start}: {e}"))?);
+    }
+    if header {
+        return Err(format!("line 1: empty; expected the header `{CSV_HEADER}`"));
+    }
+    Ok(records)
+}
+
+/// The fields of the record that starts at `chars`, up to and including
+/// its newline; `line` counts the newlines read, including those inside
+/// quoted fields.
+fn csv_record(
+    chars: &mut std::iter::Peekable<std::str::Chars<'_>>,
+    line: &mut usize,
+) -> Result<Vec<String>, String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        let field = fields.last_mut().expect("there is always a field");
+        match c {
+            '"' if quoted => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    quoted = false;
+                    if !matches!(chars.peek(), None | Some(',' | '\n' | '\r')) {
+                        return Err("text after a closing quote".to_string());
+                    }
+                }
+            }
+            '"' if field.is_empty() => quoted = true,
+            '"' => return Err("a quote inside an unquoted field".to_string()),
+            '\n' if quoted => {
+                *line += 1;
+                field.push('\n');
+            }
+            '\n' => {
+                *line += 1;
+                return Ok(fields);
+            }
+            '\r' if !quoted && chars.peek() == Some(&'\n') => {}
+            ',' if !quoted => fields.push(String::new()),
+            c => field.push(c),
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed".to_string());
+    }
+    Ok(fields)
+}
+
+/// A record from its six fields.
+fn record(fields: &[String]) -> Result<Record, String> {
+    let [trace, allocator, ops, seconds, kops, util] = fields else {
+        return Err(format!(
+            "{} fields, expected 6 ({CSV_HEADER})",
+            fields.len()
+        ));
+    };
+    if trace.is_empty() {
+        return Err("no trace name".to_string());
+    }
+    if allocator.is_empty() {
+        return Err("no allocator name".to_string());
+    }
+    let number = |name: &str, text: &str| -> Result<Option<f64>, String> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match text.parse::<f64>() {
+            Ok(x) if x.is_finite() && x >= 0.0 => Ok(Some(x)),
+            _ => Err(format!("{name} `{text}` is not a number of at least 0")),
+        }
+    };
+    Ok(Record {
+        trace: trace.clone(),
+        allocator: allocator.clone(),
+        ops: ops
+            .parse()
+            .map_err(|_| format!("ops `{ops}` is not a whole number"))?,
+        seconds: number("seconds", seconds)?,
+        kops: number("kops", kops)?,
+        util: number("util", util)?,
+    })
+}
+
 /// A Markdown table for the book: per trace and allocator, throughput as a
 /// ratio to glibc measured in the same run, and utilization.
 pub fn markdown_table(rows: &[Row]) -> String {

@@ -22,7 +22,11 @@
 //! 11); `--out DIR` writes the files to `DIR` instead of `imgs/`;
 //! `--quick` is for CI: 2 repetitions, and unless `--out` says otherwise
 //! the files go to `target/lab-report-quick/`, so the committed figures stay
-//! as they are.
+//! as they are; `--replot` measures nothing and rewrites only the two plots,
+//! from the `replay-results.csv` and `replay-machine.md` already in the
+//! output directory (so a change to how they are drawn does not change the
+//! numbers the book quotes). A full run draws them through the same code,
+//! from the same values.
 
 use allocators::bump::BumpAllocator;
 use lab::machine::Machine;
@@ -31,9 +35,9 @@ use lab::region::TraceHeap;
 use lab::registry::ALLOCATORS;
 use lab::replay::Options;
 use lab::replay::{Job, Overhead};
-use lab::report::{self, Input, Row};
+use lab::report::{self, Input, Record, Row};
 use lab::trace::Trace;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 const COMMAND: &str = "cargo run --release -p lab --bin lab-report";
@@ -63,17 +67,20 @@ struct Args {
     reps: usize,
     out: PathBuf,
     quick: bool,
+    replot: bool,
 }
 
-const USAGE: &str = "usage: lab-report [--quick] [--reps N] [--out DIR]
+const USAGE: &str = "usage: lab-report [--quick] [--reps N] [--out DIR] [--replot]
   --quick     for CI: 2 repetitions, written to target/lab-report-quick/
   --reps N    timed repetitions (default LAB_REPS, or 11)
   --out DIR   where the outputs go (default imgs/)
+  --replot    measure nothing: redraw the two plots in DIR from the
+              replay-results.csv and replay-machine.md already there
   -h, --help  this text
 ";
 
 /// The options, or `None` after `--help`.
-fn parse_args(lab: &std::path::Path) -> Result<Option<Args>, lexopt::Error> {
+fn parse_args(lab: &Path) -> Result<Option<Args>, lexopt::Error> {
     use lexopt::prelude::*;
     let mut reps = std::env::var("LAB_REPS")
         .ok()
@@ -81,11 +88,17 @@ fn parse_args(lab: &std::path::Path) -> Result<Option<Args>, lexopt::Error> {
         .filter(|&r| r >= 1);
     let mut out = None;
     let mut quick = false;
+    let mut replot = false;
+    let mut reps_flag = false;
     let mut parser = lexopt::Parser::from_env();
     while let Some(arg) = parser.next()? {
         match arg {
             Long("quick") => quick = true,
-            Long("reps") => reps = Some(lab::cli::positive(&mut parser, "--reps")?),
+            Long("reps") => {
+                reps = Some(lab::cli::positive(&mut parser, "--reps")?);
+                reps_flag = true;
+            }
+            Long("replot") => replot = true,
             Long("out") => out = Some(PathBuf::from(parser.value()?)),
             Short('h') | Long("help") => {
                 print!("{USAGE}");
@@ -101,8 +114,16 @@ fn parse_args(lab: &std::path::Path) -> Result<Option<Args>, lexopt::Error> {
             lab.join("../../imgs")
         }
     });
+    if replot && reps_flag {
+        return Err("--replot measures nothing: it reads the repetitions from replay-machine.md, so --reps does not apply".into());
+    }
     let reps = reps.unwrap_or(if quick { 2 } else { 11 });
-    Ok(Some(Args { reps, out, quick }))
+    Ok(Some(Args {
+        reps,
+        out,
+        quick,
+        replot,
+    }))
 }
 
 /// The allocators whose spread over the traces the book discusses.
@@ -192,6 +213,243 @@ fn throughput_figure(groups: &[String], series: &[Series]) -> String {
     )
 }
 
+/// What the measurements ran on, for the plots' footers: the machine and
+/// glibc's tunables (as `replay-machine.md` lists them), and the timed
+/// repetitions per measurement.
+struct Conditions {
+    /// [`Machine::summary`].
+    machine: String,
+    /// [`Machine::tunables_line`].
+    tunables: String,
+    /// Timed repetitions: each throughput is their median.
+    reps: usize,
+}
+
+impl Conditions {
+    /// The conditions a full run wrote into `replay-machine.md`: its
+    /// `machine:` and `malloc:` lines, and the repetitions its `method:`
+    /// line names (`median of N timed reps`).
+    fn read(path: &Path) -> Result<Conditions, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let item = |key: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("- ")?.strip_prefix(key))
+                .map(str::to_string)
+                .ok_or_else(|| format!("{}: no `- {key}` line", path.display()))
+        };
+        let method = item("method: ")?;
+        let reps = method
+            .split_once("median of ")
+            .and_then(|(_, rest)| rest.split_once(" timed reps"))
+            .and_then(|(n, _)| n.parse().ok())
+            .ok_or_else(|| {
+                format!(
+                    "{}: the method line names no `median of N timed reps`",
+                    path.display()
+                )
+            })?;
+        Ok(Conditions {
+            machine: item("machine: ")?,
+            tunables: item("malloc: ")?,
+            reps,
+        })
+    }
+}
+
+/// Which plot a footer is for.
+#[derive(Clone, Copy, PartialEq)]
+enum Plot {
+    /// Throughput relative to glibc, on a logarithmic axis: every value
+    /// gets a bar that can be seen.
+    Throughput,
+    /// Utilization, on a linear axis from zero: a value under 1% is a bar
+    /// too short to see.
+    Utilization,
+}
+
+/// A plot's footer: the command, the machine, glibc's tunables, how a bar
+/// was measured, and (if any) why a bar is missing or cannot be seen and
+/// which allocators are `not_shown` at all. Every clause is there only when
+/// it is true of `series`.
+fn footer(
+    conditions: &Conditions,
+    plot: Plot,
+    series: &[Series],
+    not_shown: &[String],
+) -> Vec<String> {
+    let mut lines = vec![
+        format!("made by: {COMMAND}"),
+        format!("machine: {}", conditions.machine),
+        format!("malloc: {}", conditions.tunables),
+        match plot {
+            Plot::Throughput => format!(
+                "median of {} timed runs per bar; traces under {PLOT_MIN_OPS} operations are left out",
+                conditions.reps
+            ),
+            Plot::Utilization => format!(
+                "footprint read once per bar, after the warm-up pass (glibc's in a child process); traces under {PLOT_MIN_OPS} operations are left out"
+            ),
+        },
+    ];
+    let values = || series.iter().flat_map(|s| s.values.iter());
+    let mut notes = Vec::new();
+    if values().any(Option::is_none) {
+        notes.push(
+            "a missing bar: the allocator ran out of memory on that trace, or has no value there (see the table)"
+                .to_string(),
+        );
+    }
+    if plot == Plot::Utilization && values().flatten().any(|&v| v < 0.01) {
+        notes.push("values under 1% are too small to see; the table has every value".to_string());
+    }
+    if !not_shown.is_empty() {
+        notes.push(format!(
+            "not measured, so not shown: {}",
+            not_shown.join(", ")
+        ));
+    }
+    if !notes.is_empty() {
+        lines.push(notes.join("; "));
+    }
+    lines
+}
+
+/// The bars of the two plots.
+struct Plots {
+    /// The traces plotted (those of [`PLOT_MIN_OPS`] operations or more),
+    /// without `.rep`, in the order of the records.
+    groups: Vec<String>,
+    /// Throughput relative to glibc, per allocator in [`PLOTTED`] but
+    /// glibc itself.
+    throughput: Vec<Series>,
+    /// Allocators in [`PLOTTED`] with no throughput on any trace.
+    not_timed: Vec<String>,
+    /// Utilization, per allocator in [`PLOTTED`].
+    utilization: Vec<Series>,
+    /// Allocators in [`PLOTTED`] with no utilization on any trace.
+    not_measured: Vec<String>,
+}
+
+impl Plots {
+    /// The bars, from one record per trace and allocator: a full run's
+    /// rows, or the CSV it wrote, read back. Allocators come in registry
+    /// order with their registry colours. Throughput is glibc's seconds ÷
+    /// the allocator's on the same trace (the same run); utilization is the
+    /// record's. An allocator with no value on any trace is left out of
+    /// its plot (and named in the footer), so that a missing bar is a
+    /// missing value on that one trace.
+    fn of(records: &[Record]) -> Plots {
+        let mut traces: Vec<&str> = Vec::new();
+        for r in records.iter().filter(|r| r.ops >= PLOT_MIN_OPS) {
+            if !traces.contains(&r.trace.as_str()) {
+                traces.push(&r.trace);
+            }
+        }
+        let find = |trace: &str, allocator: &str| {
+            records
+                .iter()
+                .find(|r| r.trace == trace && r.allocator == allocator)
+        };
+        let timed = |r: &Record| r.seconds.filter(|&s| s > 0.0);
+        let series = |value: &dyn Fn(&Record) -> Option<f64>, skip_system: bool| {
+            let (shown, hidden): (Vec<Series>, Vec<Series>) = ALLOCATORS
+                .iter()
+                .filter(|e| PLOTTED.contains(&e.name))
+                .filter(|e| !(skip_system && e.name == "system"))
+                .map(|e| Series {
+                    name: e.name.to_string(),
+                    color: e.colour,
+                    values: traces
+                        .iter()
+                        .map(|t| find(t, e.name).and_then(value))
+                        .collect(),
+                })
+                .partition(|s| s.values.iter().any(Option::is_some));
+            (shown, hidden.into_iter().map(|s| s.name).collect())
+        };
+        let (throughput, not_timed) = series(
+            &|r| Some(timed(find(&r.trace, "system")?)? / timed(r)?),
+            true,
+        );
+        let (utilization, not_measured) = series(&|r| r.util, false);
+        Plots {
+            groups: traces
+                .iter()
+                .map(|t| t.trim_end_matches(".rep").to_string())
+                .collect(),
+            throughput,
+            not_timed,
+            utilization,
+            not_measured,
+        }
+    }
+
+    /// Draws `lab-throughput.svg` and `lab-utilization.svg` into `imgs`.
+    fn draw(&self, imgs: &Path, conditions: &Conditions) -> Result<(), Box<dyn std::error::Error>> {
+        BarChart {
+            title: "Throughput relative to glibc malloc (same run; higher is faster; a selection)",
+            y_label: "ops/s ÷ glibc's ops/s (log scale)",
+            groups: &self.groups,
+            series: &self.throughput,
+            log: true,
+            reference: Some(1.0),
+            footer: &footer(
+                conditions,
+                Plot::Throughput,
+                &self.throughput,
+                &self.not_timed,
+            ),
+        }
+        .draw(&imgs.join("lab-throughput.svg"))?;
+        BarChart {
+            title:
+                "Utilization: peak live payload ÷ peak heap footprint (higher is better; a selection)",
+            y_label: "utilization",
+            groups: &self.groups,
+            series: &self.utilization,
+            log: false,
+            reference: None,
+            footer: &footer(
+                conditions,
+                Plot::Utilization,
+                &self.utilization,
+                &self.not_measured,
+            ),
+        }
+        .draw(&imgs.join("lab-utilization.svg"))?;
+        Ok(())
+    }
+}
+
+/// `--replot`: redraws the two plots in `imgs` from the `replay-results.csv`
+/// and `replay-machine.md` a full run wrote there, without measuring, and
+/// writes nothing else. Says so if `lab-throughput.md`, the alt text, no
+/// longer matches the plot.
+fn replot(imgs: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let csv = imgs.join("replay-results.csv");
+    let text =
+        std::fs::read_to_string(&csv).map_err(|e| format!("cannot read {}: {e}", csv.display()))?;
+    let records = report::parse_csv(&text).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let conditions = Conditions::read(&imgs.join("replay-machine.md"))?;
+    let plots = Plots::of(&records);
+    plots.draw(imgs, &conditions)?;
+    for f in ["lab-throughput.svg", "lab-utilization.svg"] {
+        println!("wrote {}", imgs.join(f).display());
+    }
+    let alt = imgs.join("lab-throughput.md");
+    let figure = throughput_figure(&plots.groups, &plots.throughput);
+    match std::fs::read_to_string(&alt) {
+        Ok(text) if text == figure => {}
+        Ok(_) => eprintln!(
+            "lab-report: {} does not match the CSV; a full run rewrites it",
+            alt.display()
+        ),
+        Err(e) => eprintln!("lab-report: {} not checked: {e}", alt.display()),
+    }
+    Ok(())
+}
+
 /// Per trace: its short name and what the overhead check measured.
 type Measured = Vec<(String, Overhead)>;
 
@@ -239,7 +497,10 @@ fn overhead_table(
     Ok((table, results))
 }
 
-fn run(lab: &std::path::Path, args: Args) -> Result<(), Box<dyn std::error::Error>> {
+fn run(lab: &Path, args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    if args.replot {
+        return replot(&args.out);
+    }
     let imgs = args.out.clone();
     std::fs::create_dir_all(&imgs)?;
     let mut paths: Vec<PathBuf> = std::fs::read_dir(lab.join("traces"))?
@@ -345,91 +606,23 @@ fn run(lab: &std::path::Path, args: Args) -> Result<(), Box<dyn std::error::Erro
     if args.quick {
         eprint!("{}", report::aggregate_text(&rows));
     }
-    std::fs::write(imgs.join("replay-results.csv"), report::csv(&rows))?;
+    let csv = report::csv(&rows);
+    std::fs::write(imgs.join("replay-results.csv"), &csv)?;
 
-    let footer = |not_shown: &[String]| {
-        let mut lines = vec![
-            format!("made by: {COMMAND}"),
-            format!("machine: {}", machine.summary()),
-            format!("malloc: {}", machine.tunables_line()),
-            format!(
-                "median of {reps} timed runs per bar; traces under {PLOT_MIN_OPS} operations are left out"
-            ),
-        ];
-        let missing = "a missing bar: the allocator ran out of memory on that trace, or its value is too small to draw (see the table)".to_string();
-        lines.push(if not_shown.is_empty() {
-            missing
-        } else {
-            format!(
-                "{missing}; not measured, so not shown: {}",
-                not_shown.join(", ")
-            )
-        });
-        lines
+    // The plots are drawn from the CSV, read back, as `--replot` draws
+    // them: its rounding (to the nanosecond, and 0.01% of utilization)
+    // cannot show in a bar, but it can move a grid line by a pixel, and the
+    // two must draw the same figure.
+    let plots = Plots::of(&report::parse_csv(&csv)?);
+    let conditions = Conditions {
+        machine: machine.summary(),
+        tunables: machine.tunables_line(),
+        reps,
     };
-    let plotted: Vec<&Input> = inputs
-        .iter()
-        .filter(|i| i.trace.ops.len() >= PLOT_MIN_OPS)
-        .collect();
-    let groups: Vec<String> = plotted
-        .iter()
-        .map(|i| i.short_name().trim_end_matches(".rep").to_string())
-        .collect();
-    // An allocator with no value on any trace is left out of the chart (and
-    // named in its footer), so that a missing bar means out of memory, or a
-    // value too small to draw.
-    let series = |value: &dyn Fn(&[Row], &Row) -> Option<f64>, skip_system: bool| -> Vec<Series> {
-        entries
-            .iter()
-            .filter(|e| PLOTTED.contains(&e.name))
-            .filter(|e| !(skip_system && e.name == "system"))
-            .map(|e| Series {
-                name: e.name.to_string(),
-                color: e.colour,
-                values: plotted
-                    .iter()
-                    .map(|i| {
-                        let short = i.short_name();
-                        rows.iter()
-                            .find(|r| r.trace == short && r.allocator == e.name)
-                            .and_then(|r| value(&rows, r))
-                    })
-                    .collect(),
-            })
-            .collect()
-    };
-    let shown = |all: Vec<Series>| -> (Vec<Series>, Vec<String>) {
-        let (shown, hidden): (Vec<Series>, Vec<Series>) = all
-            .into_iter()
-            .partition(|s| s.values.iter().any(Option::is_some));
-        (shown, hidden.into_iter().map(|s| s.name).collect())
-    };
-    let (throughput, not_timed) = shown(series(&|rows, r| report::vs_system(rows, r), true));
-    BarChart {
-        title: "Throughput relative to glibc malloc (same run; higher is faster; a selection)",
-        y_label: "ops/s ÷ glibc's ops/s (log scale)",
-        groups: &groups,
-        series: &throughput,
-        log: true,
-        reference: Some(1.0),
-        footer: &footer(&not_timed),
-    }
-    .draw(&imgs.join("lab-throughput.svg"))?;
-    let (utilization, not_measured) = shown(series(&|_, r| r.util(), false));
-    BarChart {
-        title:
-            "Utilization: peak live payload ÷ peak heap footprint (higher is better; a selection)",
-        y_label: "utilization",
-        groups: &groups,
-        series: &utilization,
-        log: false,
-        reference: None,
-        footer: &footer(&not_measured),
-    }
-    .draw(&imgs.join("lab-utilization.svg"))?;
+    plots.draw(&imgs, &conditions)?;
     std::fs::write(
         imgs.join("lab-throughput.md"),
-        throughput_figure(&groups, &throughput),
+        throughput_figure(&plots.groups, &plots.throughput),
     )?;
     for f in [
         "replay-table.md",
