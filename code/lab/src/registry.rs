@@ -217,7 +217,7 @@ pub fn book_names() -> Vec<&'static str> {
         .collect()
 }
 
-pub use allocators::catalog::Search;
+use allocators::catalog::Search;
 
 /// The book's allocators `cost-curve` measures: every free list (every
 /// allocator that searches), in catalog order. The bumps are left out:

@@ -2,8 +2,8 @@
 //! every tool's list must hold each of them, or leave it out only for the
 //! property the tool states (`Book::search`).
 
-use allocators::catalog::Book;
-use lab::registry::{self, Search};
+use allocators::catalog::{Book, Search};
+use lab::registry;
 
 fn book_names() -> Vec<&'static str> {
     Book::ALL.iter().map(|b| b.name()).collect()
