@@ -263,6 +263,19 @@ impl<'a, A: RawAllocator> Arena<'a, A> {
         self.allocator.borrow()
     }
 
+    /// The addresses of the drop headers of the values that need dropping,
+    /// newest first (the order `reset` and drop run them in), for tests and
+    /// figures. Reads the links, changes nothing.
+    pub fn drop_list(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::successors(self.drop_list.get(), |header| {
+            // SAFETY: every header in the list belongs to a live entry that
+            // `try_alloc` wrote; the caller's `&mut T`s point at the values,
+            // not at the headers, and `&self` keeps the entries alive.
+            unsafe { (*header.as_ptr()).next }
+        })
+        .map(|header| header.as_ptr().addr())
+    }
+
     /// Drops every value and gives the allocator back.
     pub fn into_allocator(mut self) -> A {
         self.drop_values();

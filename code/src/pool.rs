@@ -182,6 +182,13 @@ impl<R> PoolAllocator<R> {
         &self.region
     }
 
+    /// The address of the first slot that was never handed out (the end of
+    /// the slots when every slot has been), for tests and figures. Slots from
+    /// here on are free but on no list.
+    pub fn fresh(&self) -> usize {
+        self.fresh.as_ptr().addr()
+    }
+
     /// The addresses of the slots on the free list, head first.
     ///
     /// The walk stops after as many slots as the list should hold, so a

@@ -432,6 +432,37 @@ impl<A: RawAllocator> ThreadCached<A> {
             .unwrap_or(0)
     }
 
+    /// Calls `visit` with the address of every block that the calling
+    /// thread's cache holds in class `class` (the first [`CACHE_MAX`] of
+    /// them, for a cache made `with_batch` larger), most recently pushed
+    /// first, for tests and figures. Nothing if the cache is another heap's,
+    /// or the class is out of range. Reads the links, changes nothing, and
+    /// does not allocate (unless `visit` does).
+    pub fn for_each_cached(&self, class: usize, visit: &mut dyn FnMut(usize)) {
+        let _ = CACHE.try_with(|cache| {
+            let Some(bin) = cache.bins.get(class) else {
+                return;
+            };
+            if cache.owner.get() != self.id() {
+                return;
+            }
+            // Read the whole list first: `visit` may allocate, and so push
+            // to or pop from this very bin.
+            let mut blocks = [0usize; CACHE_MAX as usize];
+            let mut count = 0;
+            let mut at = bin.head.get();
+            while !at.is_null() && count < bin.len.get() as usize && count < blocks.len() {
+                blocks[count] = at.addr();
+                count += 1;
+                // SAFETY: `at` is a cached block (see `Bin::pop`).
+                at = unsafe { at.cast::<*mut u8>().read() };
+            }
+            for &block in &blocks[..count] {
+                visit(block);
+            }
+        });
+    }
+
     // ANCHOR: check
     /// The heap checker: the shared heap's own checker, then the calling
     /// thread's cache (other threads' caches are theirs alone). Each class

@@ -39,6 +39,10 @@ pub enum Part {
     Free,
     /// Bytes the allocator gave out but cannot take back until a reset.
     Lost,
+    /// A block the program freed that a cache holds for reuse (a quick
+    /// list, a thread's cache): free to the program, still allocated to
+    /// the heap under it, so it is neither coalesced nor listed as free.
+    Cached,
 }
 
 impl Part {
@@ -50,6 +54,7 @@ impl Part {
             Part::Padding => "#fc8d62",
             Part::Free => "#f4f4f4",
             Part::Lost => "#c9c9c9",
+            Part::Cached => "#e78ac3",
         }
     }
 
@@ -61,6 +66,7 @@ impl Part {
             Part::Padding => "padding",
             Part::Free => "free",
             Part::Lost => "lost until a reset",
+            Part::Cached => "cached (still allocated)",
         }
     }
 }
@@ -248,6 +254,7 @@ pub fn render(title: &str, strips: &[Strip]) -> String {
         Part::Footer,
         Part::Padding,
         Part::Free,
+        Part::Cached,
         Part::Lost,
     ] {
         if used.contains(&part) {

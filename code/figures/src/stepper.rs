@@ -678,6 +678,7 @@ fn part_name(part: Part) -> &'static str {
         Part::Padding => "padding",
         Part::Free => "free",
         Part::Lost => "lost",
+        Part::Cached => "cached",
     }
 }
 

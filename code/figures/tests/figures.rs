@@ -185,6 +185,32 @@ fn heap_strip_tagged(
     tag_text: bool,
     links: bool,
 ) -> Strip {
+    heap_strip_cached(caption, blocks, named, freed, &[], tag_text, links)
+}
+
+/// A block the program freed that a cache in front of the heap holds (a
+/// quick list, a thread's cache): allocated as far as the heap's blocks
+/// say, with its cache's link in its first payload word.
+struct CachedBlock<'a> {
+    /// The address of the block's header.
+    addr: usize,
+    /// The name drawn in the rest of the block.
+    label: &'a str,
+    /// The text drawn in its header.
+    hdr: &'a str,
+}
+
+/// As `heap_strip_tagged`, with the `cached` blocks drawn as a header, a
+/// `next` word and the rest of the block, in the colour of cached blocks.
+fn heap_strip_cached(
+    caption: &str,
+    blocks: &[BlockInfo],
+    named: &[Named],
+    freed: &[Named],
+    cached: &[CachedBlock],
+    tag_text: bool,
+    links: bool,
+) -> Strip {
     let (hdr, ftr) = if tag_text { ("hdr", "ftr") } else { ("", "") };
     let base = blocks.first().expect("a heap with blocks").addr;
     let end = blocks.last().expect("an epilogue").addr + WORD;
@@ -194,6 +220,16 @@ fn heap_strip_tagged(
         match b.kind {
             BlockKind::Padding => strip = strip.segment(at, b.size, Part::Padding, ""),
             BlockKind::Epilogue => strip = strip.segment(at, WORD, Part::Header, "epilogue"),
+            BlockKind::Allocated if cached.iter().any(|c| c.addr == b.addr) => {
+                let c = cached
+                    .iter()
+                    .find(|c| c.addr == b.addr)
+                    .expect("just found");
+                strip = strip
+                    .segment(at, WORD, Part::Header, c.hdr)
+                    .segment(at + WORD, WORD, Part::Cached, "next")
+                    .segment(at + 2 * WORD, b.size - 2 * WORD, Part::Cached, c.label);
+            }
             BlockKind::Allocated => {
                 let name = named
                     .iter()
@@ -755,6 +791,462 @@ fn wilderness_figure() {
              coalesced: 3,088 free bytes above b end the heap, in no list, the wilderness \
              again.",
             &strips,
+        ),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// How real allocators do it: quick lists. Small freed blocks wait on the
+// quick list of their size, still allocated, so even a free neighbour does
+// not merge with them, until `consolidate` frees them for real.
+
+/// The quick-listed blocks of class `class`, as the figure draws them: their
+/// header marked with the QUICK flag, their rest named after the freed block.
+fn quick_blocks<'a>(
+    heap: &SegregatedFreeList<RegionBreak<OwnedRegion>>,
+    class: usize,
+    freed: &'a [Named],
+) -> Vec<CachedBlock<'a>> {
+    heap.quick_list(class)
+        .map(|addr| CachedBlock {
+            addr,
+            label: freed
+                .iter()
+                .find(|n| n.ptr.as_ptr() as usize == addr + WORD)
+                .expect("every quick-listed block was freed by name")
+                .label,
+            hdr: "hdr Q",
+        })
+        .collect()
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "reads imgs/ from the file system")]
+fn quick_list_figure() {
+    use BlockKind::{Allocated as A, Free as F};
+
+    let mut heap = SegregatedFreeList::new(figure_region());
+    let mut freed = Vec::new();
+    let mut live: Vec<Named> = [
+        (40, "a"),
+        (40, "b"),
+        (40, "c"),
+        (280, "x"),
+        (40, "d"),
+        (40, "e"),
+    ]
+    .into_iter()
+    .map(|(size, label)| named(&mut heap, size, label))
+    .collect();
+    heap.check().expect("the heap checker passes");
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(
+        sizes(&blocks),
+        [(A, 48), (A, 48), (A, 48), (A, 288), (A, 48), (A, 48)]
+    );
+    let base = blocks[0].addr;
+    // The header address of the allocated block named `label`.
+    let header = |live: &[Named], freed: &[Named], label: &str| {
+        live.iter()
+            .chain(freed)
+            .find(|n| n.label == label)
+            .map(|n| n.ptr.as_ptr() as usize - WORD)
+            .expect("a block by that name")
+    };
+    let (a, c, x, d) = (
+        header(&live, &freed, "a"),
+        header(&live, &freed, "c"),
+        header(&live, &freed, "x"),
+        header(&live, &freed, "d"),
+    );
+
+    // Three 48-byte blocks go to their quick list, x (too large for one)
+    // to the list of its class.
+    for label in ["a", "c", "d", "x"] {
+        free_named(&mut heap, &mut live, &mut freed, label);
+    }
+    let (small, big) = (size_class(48), size_class(288));
+    assert_eq!((small, big), (1, 14));
+    let quick: Vec<usize> = heap.quick_list(small).collect();
+    assert_eq!(quick, [d, c, a], "LIFO: the block freed last first");
+    assert_eq!(heap.quick_blocks(), 3);
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    // Still allocated as far as the heap can tell: x, between c and d,
+    // merged with neither.
+    assert_eq!(
+        sizes(&blocks),
+        [(A, 48), (A, 48), (A, 48), (F, 288), (A, 48), (A, 48)]
+    );
+    assert_eq!(heap.class_list(big).collect::<Vec<_>>(), [x]);
+    assert_eq!(heap.bitmap(), 1 << big, "no 48-byte block is free");
+    let cached = quick_blocks(&heap, small, &freed);
+    let strip = heap_strip_cached(
+        "free a, c, d (quick), then x (class 14)",
+        &blocks,
+        &live,
+        &freed,
+        &cached,
+        true,
+        true,
+    );
+    let strip = with_list(strip, base, &quick, "quick 48 B");
+    let mut strips = vec![with_list(strip, base, &[x], "class 14")];
+
+    // Consolidating frees them for real: c and d merge with x, a (between
+    // padding and b) stays on its own.
+    heap.consolidate();
+    heap.check().expect("the heap checker passes");
+    assert_eq!(heap.quick_blocks(), 0);
+    let blocks: Vec<BlockInfo> = heap.blocks().collect();
+    assert_eq!(sizes(&blocks), [(F, 48), (A, 48), (F, 384), (A, 48)]);
+    let merged = size_class(384);
+    assert_eq!(merged, 16);
+    assert_eq!(heap.class_list(small).collect::<Vec<_>>(), [a]);
+    assert_eq!(heap.class_list(merged).collect::<Vec<_>>(), [c]);
+    assert_eq!(heap.bitmap(), (1 << small) | (1 << merged));
+    let strip = heap_strip_cached(
+        "consolidate(): merged and listed",
+        &blocks,
+        &live,
+        &freed,
+        &[],
+        true,
+        true,
+    );
+    let strip = with_list(strip, base, &[a], "class 1");
+    strips.push(with_list(strip, base, &[c], "class 16"));
+
+    check_committed(
+        "refinements-quick.svg",
+        &render(
+            "Quick lists in SegregatedFreeList::new, in a heap of six blocks: a, b and c of 48 \
+             bytes, x of 288, d and e of 48. Top: after freeing a, c and d, then x. The three \
+             48-byte blocks wait on the quick list of their size, still allocated: their \
+             headers, marked hdr Q, keep the allocated bit and set the QUICK flag, and the \
+             first payload word of each holds the list's next link. The list is LIFO: its \
+             head points at d, freed last, d's next at c, and c's next at a. x is too large \
+             for a quick list; it is a free block with header, next and prev links, free \
+             space and footer, alone on the list of class 14. Although c and d border it, x \
+             merged with neither, because they still look allocated. Bottom: after \
+             consolidate(), the quick list is empty. a is a free block of 48 bytes, alone on \
+             the list of class 1, since b next to it is allocated. c, x and d merged into one \
+             free block of 384 bytes, on the list of class 16. b and e stay allocated.",
+            &strips,
+        ),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The pool chapter: fixed-size slots, the free ones linked from the head
+// through their first word (LIFO), and the never-used ones above `fresh`.
+
+use allocators::pool::PoolAllocator;
+use allocators::region::Region;
+
+/// The pool's slots: live ones hold their object, free ones their `next`
+/// link (or `None` at the end of the list) and unused bytes, named after
+/// the slot (`names[i]` for slot `i`), and the slots from `fresh` on were
+/// never handed out. The list is drawn from its head.
+fn pool_strip(
+    caption: &str,
+    pool: &PoolAllocator<OwnedRegion>,
+    live: &[(NonNull<u8>, &str)],
+    names: &[&str],
+) -> Strip {
+    let base = pool.region().start().as_ptr() as usize;
+    let (slot, size) = (pool.slot_size(), pool.region().len());
+    let fresh = pool.fresh() - base;
+    let list: Vec<usize> = pool.free_list().map(|a| a - base).collect();
+    let mut strip = Strip::new(caption, size).marker(fresh, "fresh");
+    for &(ptr, label) in live {
+        strip = strip.segment(ptr.as_ptr() as usize - base, slot, Part::Payload, label);
+    }
+    let mut from = None;
+    for (i, &at) in list.iter().enumerate() {
+        let next = if i + 1 == list.len() { "None" } else { "next" };
+        strip = strip.segment(at, WORD, Part::Free, next).segment(
+            at + WORD,
+            slot - WORD,
+            Part::Free,
+            names[at / slot],
+        );
+        strip = strip.link(from, at + WORD / 2, if i == 0 { "head" } else { "next" });
+        from = Some(at + WORD / 2);
+    }
+    if fresh < size {
+        strip = strip.segment(fresh, size - fresh, Part::Free, "never used");
+    }
+    strip
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "reads imgs/ from the file system")]
+fn pool_figure() {
+    // Eight 32-byte slots in a region aligned to 64, so the slots start at
+    // its first byte on every run.
+    let object = Layout::from_size_align(32, 8).expect("a valid layout");
+    let region = OwnedRegion::new(256, 64).expect("a tiny region");
+    let mut pool = PoolAllocator::new(region, object).expect("a pool");
+    let base = pool.region().start().as_ptr() as usize;
+    assert_eq!((pool.slot_size(), pool.capacity()), (32, 8));
+    let labels = ["s0", "s1", "s2", "s3", "s4", "s5"];
+    let mut live: Vec<(NonNull<u8>, &str)> = labels
+        .iter()
+        .map(|&label| (pool.allocate(object).expect("a free slot"), label))
+        .collect();
+    let slot_of = |ptr: NonNull<u8>| (ptr.as_ptr() as usize - base) / 32;
+    assert_eq!(
+        live.iter().map(|&(p, _)| slot_of(p)).collect::<Vec<_>>(),
+        [0, 1, 2, 3, 4, 5],
+        "fresh slots are handed out in address order"
+    );
+    for label in ["s1", "s4", "s2"] {
+        let i = live
+            .iter()
+            .position(|&(_, l)| l == label)
+            .expect("a live slot by that name");
+        let (ptr, _) = live.remove(i);
+        // SAFETY: `ptr` is live in `pool`, allocated with `object`.
+        unsafe { pool.deallocate(ptr, object) };
+        pool.check().expect("the pool checker passes");
+    }
+    let slots = |pool: &PoolAllocator<OwnedRegion>| {
+        pool.free_list()
+            .map(|a| (a - base) / 32)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(slots(&pool), [2, 4, 1], "LIFO: s2, freed last, first");
+    assert_eq!(pool.fresh() - base, 6 * 32);
+    let mut strips = vec![pool_strip("free s1, s4, s2", &pool, &live, &labels)];
+
+    let t = pool.allocate(object).expect("a free slot");
+    pool.check().expect("the pool checker passes");
+    assert_eq!(slot_of(t), 2, "the head comes back first");
+    assert_eq!(slots(&pool), [4, 1]);
+    assert_eq!(pool.fresh() - base, 6 * 32, "fresh waits for an empty list");
+    live.push((t, "t"));
+    strips.push(pool_strip(
+        "t = alloc(): pops the head",
+        &pool,
+        &live,
+        &labels,
+    ));
+
+    check_committed(
+        "pool-free-list.svg",
+        &render(
+            "A pool of eight 32-byte slots in a 256-byte region, two states from top to \
+             bottom. Top: six slots s0 to s5 were handed out, then s1, s4 and s2 freed. The \
+             free slots, still labelled with their names, form a LIFO list threaded through their first word: the head points \
+             at s2, freed last, s2's next at s4, s4's next back at s1, and s1's next is None, \
+             the end of the list. The last two slots were never handed out: the fresh pointer \
+             is at offset 192, and they are on no list. Bottom: t = alloc() pops the head and \
+             gets s2's slot; the head now points at s4, then s1, and fresh has not moved.",
+            &strips,
+        ),
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The threads chapter: one thread's cache in front of the shared heap. Its
+// bins hold blocks that the shared heap counts as allocated.
+
+use allocators::global::Locked;
+use allocators::thread_cache::{ThreadCached, cache_class};
+
+type SharedHeap = SegregatedFreeList<RegionBreak<OwnedRegion>>;
+
+#[test]
+#[cfg_attr(miri, ignore = "reads imgs/ from the file system")]
+fn thread_cache_figure() {
+    use std::alloc::GlobalAlloc;
+
+    // A shared heap of its own, leaked so that it outlives every thread, as
+    // `ThreadCached::new` asks. Batches of 2, not the crate's BATCH of 8,
+    // so that two classes fit in one figure.
+    let shared: &'static Locked<SharedHeap> = Box::leak(Box::new(Locked::new(
+        SegregatedFreeList::new(figure_region()),
+    )));
+    let cached: &'static ThreadCached<SharedHeap> =
+        Box::leak(Box::new(ThreadCached::with_batch(shared, 2)));
+    // A thread of our own, whose cache nobody has used: the test harness's
+    // thread may already hold a cache for another heap.
+    let strip = std::thread::spawn(move || {
+        let (small, large) = (layout32(), layout64());
+        assert_eq!((cache_class(small), cache_class(large)), (Some(1), Some(3)));
+        // SAFETY: non-zero sizes; p is freed once, with its layout, and q
+        // never (the figure shows it live).
+        let (p, q) = unsafe {
+            let p = cached.alloc(small);
+            let q = cached.alloc(large);
+            cached.dealloc(p, small);
+            (p as usize, q as usize)
+        };
+        assert!(p != 0 && q != 0, "the shared heap has room");
+        assert_eq!(cached.lock_trips(), (2, 0), "one refill per class");
+        cached.check().expect("the heap and cache checkers pass");
+        let bin = |class| {
+            let mut blocks = Vec::new();
+            cached.for_each_cached(class, &mut |block| blocks.push(block));
+            blocks
+        };
+        let (bin1, bin3) = (bin(1), bin(3));
+        let blocks: Vec<BlockInfo> = shared.with_allocator(|heap| heap.blocks().collect());
+        // The two refills took four blocks, in address order: two of 48
+        // bytes (32 asked, class 1), two of 80 (64 asked, class 3). p was
+        // the second of the first pair, q the second of the second.
+        let headers: Vec<usize> = blocks
+            .iter()
+            .filter(|b| b.kind != BlockKind::Padding && b.kind != BlockKind::Epilogue)
+            .map(|b| b.addr)
+            .collect();
+        assert_eq!(
+            sizes(&blocks),
+            [
+                (BlockKind::Allocated, 48),
+                (BlockKind::Allocated, 48),
+                (BlockKind::Allocated, 80),
+                (BlockKind::Allocated, 80)
+            ],
+            "every cached block is allocated in the shared heap"
+        );
+        let payload = |i: usize| headers[i] + WORD;
+        assert_eq!((p, q), (payload(1), payload(3)));
+        assert_eq!(bin1, [payload(1), payload(0)], "LIFO: p, freed last, first");
+        assert_eq!(bin3, [payload(2)]);
+        assert_eq!(cached.cached_blocks(), 3);
+
+        let live = [Named {
+            ptr: NonNull::new(q as *mut u8).expect("not null"),
+            size: 64,
+            label: "q",
+        }];
+        let cache = [
+            CachedBlock {
+                addr: headers[0],
+                label: "",
+                hdr: "hdr",
+            },
+            CachedBlock {
+                addr: headers[1],
+                label: "p",
+                hdr: "hdr",
+            },
+            CachedBlock {
+                addr: headers[2],
+                label: "",
+                hdr: "hdr",
+            },
+        ];
+        let base = blocks[0].addr;
+        let strip = heap_strip_cached(
+            "shared heap; bins 1 and 3 of one thread's cache",
+            &blocks,
+            &live,
+            &[],
+            &cache,
+            true,
+            false,
+        );
+        let to_headers = |bin: &[usize]| bin.iter().map(|&b| b - WORD).collect::<Vec<_>>();
+        let strip = with_list(strip, base, &to_headers(&bin1), "bin 1");
+        with_list(strip, base, &to_headers(&bin3), "bin 3")
+    })
+    .join()
+    .expect("the figure's thread");
+    // The thread exited: its cache went back to the shared heap.
+    cached.check().expect("the heap checker passes");
+
+    check_committed(
+        "threads-bins.svg",
+        &render(
+            "One thread's cache in front of the shared heap, a ThreadCached made with batches \
+             of 2 blocks so that two classes fit. The thread asked for p, 32 bytes, and q, 64 \
+             bytes, then freed p. Each request found its bin empty and took the lock once to \
+             refill it with two blocks: the shared heap holds two 48-byte blocks for class 1 \
+             (32 bytes) and two 80-byte blocks for class 3 (64 bytes), all four marked \
+             allocated in the heap, with a header and no footer. q is the program's. The other \
+             three are in the thread's cache, drawn as cached, each linked through its first \
+             word. Bin 1's head points at p's block, pushed last, and its next link points \
+             back at the first block. Bin 3's head points at the first 80-byte block, alone \
+             in its bin, its next link empty.",
+            &[strip],
+        ),
+    );
+}
+
+fn layout32() -> Layout {
+    Layout::from_size_align(32, 16).expect("a valid layout")
+}
+
+fn layout64() -> Layout {
+    Layout::from_size_align(64, 16).expect("a valid layout")
+}
+
+// ---------------------------------------------------------------------------
+// The arena chapter: values that need dropping sit behind a drop header,
+// and the headers link the drop list, newest first.
+
+use allocators::arena::{Arena, DropHeader};
+
+#[test]
+#[cfg_attr(miri, ignore = "reads imgs/ from the file system")]
+fn arena_drop_list_figure() {
+    // A 128-byte region aligned to 64, so the offsets are the same on
+    // every run.
+    let arena = Arena::new(BumpAllocator::new(
+        OwnedRegion::new(128, 64).expect("a tiny region"),
+    ));
+    let a: *const String = arena.alloc(String::from("arena"));
+    let n: *const u64 = arena.alloc(7u64);
+    let b: *const Vec<u32> = arena.alloc(vec![1, 2, 3]);
+    let (base, size, top) = {
+        let bump = arena.allocator();
+        let bounds = bump.bounds();
+        (bounds.start, bounds.len(), bump.top().as_ptr() as usize)
+    };
+    let off = |p: usize| p - base;
+    let hdr = size_of::<DropHeader>();
+    assert_eq!(hdr, 2 * WORD, "a link and a function pointer");
+    let (a, n, b) = (off(a as usize), off(n as usize), off(b as usize));
+    // Bump allocation goes down: a at the end, then n, then b.
+    assert_eq!((a, n, b), (128 - 24, 80, 40 + hdr));
+    assert_eq!(off(top), 40);
+    // Only a and b need dropping; the list starts at the newest.
+    let list: Vec<usize> = arena.drop_list().map(off).collect();
+    assert_eq!(list, [b - hdr, a - hdr]);
+
+    let mut strip =
+        Strip::new("a, n, b allocated, newest at the left", size).marker(off(top), "top");
+    // a, the oldest, ends the list: its link is None.
+    for (value, len, label, next) in [(a, 24, "a: String", "None"), (b, 24, "b: Vec<u32>", "next")]
+    {
+        strip = strip
+            .segment(value - hdr, WORD, Part::Header, next)
+            .segment(value - hdr + WORD, WORD, Part::Header, "drop_value")
+            .segment(value, len, Part::Payload, label);
+    }
+    strip = strip.segment(n, 8, Part::Payload, "n: u64");
+    let mut from = None;
+    for (i, &header) in list.iter().enumerate() {
+        let label = if i == 0 { "drop_list" } else { "next" };
+        strip = strip.link(from, header + WORD / 2, label);
+        from = Some(header + WORD / 2);
+    }
+    check_committed(
+        "arena-drop-list.svg",
+        &render(
+            "An Arena on a bump allocator over a 128-byte region, after alloc of a String a, \
+             a u64 n and a Vec<u32> b, in that order. The bump pointer moves down, so a fills \
+             the last 40 bytes, n the 8 below it, and b the 40 below those; top is at offset \
+             40 and everything below it is free. a and b need dropping, so each sits behind a \
+             16-byte drop header: a next link and drop_value, the function that drops the \
+             value. n \
+             needs no drop and has no header. The arena's drop_list points at b's header, the \
+             newest, and b's next link points at a's header, whose link is None, the end of \
+             the list: reset and \
+             drop run b's destructor first, then a's.",
+            &[strip],
         ),
     );
 }

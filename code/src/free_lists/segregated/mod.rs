@@ -159,6 +159,23 @@ impl<M> SegregatedFreeList<M> {
         self.quick_len.iter().map(|&n| n as usize).sum()
     }
 
+    /// The header addresses of the blocks on the quick list of exact class
+    /// `class`, most recently freed first, for tests and figures. Empty for
+    /// a class out of range. Reads the links, changes nothing.
+    ///
+    /// The walk stops after as many blocks as the list should hold, so a
+    /// corrupted (cyclic) list cannot make it loop forever.
+    pub fn quick_list(&self, class: usize) -> impl Iterator<Item = usize> + '_ {
+        let len = self.quick_len.get(class).map_or(0, |&n| n as usize);
+        let head = self.quick.get(class).copied().flatten();
+        // SAFETY: quick-listed blocks are allocated blocks of this heap with
+        // their link in the first payload word, and `&self` keeps the heap
+        // alive and unchanged while the walk reads them.
+        std::iter::successors(head, |block| unsafe { block.next_free() })
+            .take(len)
+            .map(Block::addr)
+    }
+
     /// Every block of the heap in address order, for tests and figures.
     pub fn blocks(&self) -> Blocks<'_> {
         self.heap.blocks()

@@ -30,6 +30,7 @@ pub const QUICK_MAX: usize = 32;
 
 impl<M: HeapMemory> SegregatedFreeList<M> {
     // ANCHOR: quick_list
+    // ANCHOR: push_quick
     /// Tries to free `block` (of `size` bytes, header word `header`) onto
     /// its quick list: it stays marked allocated, so neither neighbour is
     /// read or written, and it is not coalesced. `false` if the block is
@@ -59,7 +60,9 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
         self.quick_len[class] += 1;
         true
     }
+    // ANCHOR_END: push_quick
 
+    // ANCHOR: pop_quick
     /// Takes a block of exactly `size` bytes (below `QUICK_LIMIT`) off
     /// its quick list, ready to use: nothing is split, nothing unlinked.
     #[inline]
@@ -97,6 +100,7 @@ impl<M: HeapMemory> SegregatedFreeList<M> {
             self.quick_len[class] = 0;
         }
     }
+    // ANCHOR_END: pop_quick
     // ANCHOR_END: quick_list
 }
 
