@@ -23,7 +23,9 @@ fn main() {
     let mut gaps = Vec::new();
     for i in (1..17).step_by(2) {
         blocks[i] = None;
-        // All the room between its two live neighbours, the hole included.
+        // All the room between its two live neighbours: the hole, plus the
+        // next live block's bookkeeping (16 bytes wider than the hole), so
+        // the check below that no hole holds the request is, if anything, strict.
         gaps.push((starts[i - 1] + BLOCK, starts[i + 1])); // [start, end)
     }
     // A hole is one stride: a freed block's bytes and the bookkeeping next to them.
