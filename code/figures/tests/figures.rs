@@ -959,19 +959,19 @@ fn pool_strip(
     let list: Vec<usize> = pool.free_list().map(|a| a - base).collect();
     let mut strip = Strip::new(caption, size).marker(fresh, "fresh");
     for &(ptr, label) in live {
+        // Labels of the same length as the free slots' draw every slot alike.
+        let label = format!("{label} · live");
         strip = strip.segment(ptr.as_ptr() as usize - base, slot, Part::Payload, label);
     }
     let mut from = None;
     for (i, &at) in list.iter().enumerate() {
+        // One cell per slot, so every slot is drawn alike; the link lives in
+        // the free slot's first word, and the label says where it points.
         let next = if i + 1 == list.len() { "None" } else { "next" };
-        strip = strip.segment(at, WORD, Part::Free, next).segment(
-            at + WORD,
-            slot - WORD,
-            Part::Free,
-            names[at / slot],
-        );
-        strip = strip.link(from, at + WORD / 2, if i == 0 { "head" } else { "next" });
-        from = Some(at + WORD / 2);
+        let label = format!("{} · {next}", names[at / slot]);
+        strip = strip.segment(at, slot, Part::Free, label);
+        strip = strip.link(from, at + slot / 2, if i == 0 { "head" } else { "next" });
+        from = Some(at + slot / 2);
     }
     if fresh < size {
         strip = strip.segment(fresh, size - fresh, Part::Free, "never used");
