@@ -209,17 +209,18 @@ impl Bin {
         self.len.set(self.len.get() + 1);
     }
 
+    /// The listed blocks, head first, following the links (the checker
+    /// bounds the walk by the count; the list itself is not trusted to end).
+    fn blocks(&self) -> impl Iterator<Item = NonNull<u8>> + '_ {
+        std::iter::successors(NonNull::new(self.head.get()), |block| {
+            // SAFETY: as in `pop`.
+            NonNull::new(unsafe { block.cast::<*mut u8>().read() })
+        })
+    }
+
     /// Whether `block` is on this list (a debug check: walks the list).
     fn contains(&self, block: NonNull<u8>) -> bool {
-        let mut at = self.head.get();
-        while !at.is_null() {
-            if at == block.as_ptr() {
-                return true;
-            }
-            // SAFETY: as in `pop`.
-            at = unsafe { at.cast::<*mut u8>().read() };
-        }
-        false
+        self.blocks().any(|at| at == block)
     }
 }
 
@@ -450,12 +451,12 @@ impl<A: RawAllocator> ThreadCached<A> {
             // to or pop from this very bin.
             let mut blocks = [0usize; CACHE_MAX as usize];
             let mut count = 0;
-            let mut at = bin.head.get();
-            while !at.is_null() && count < bin.len.get() as usize && count < blocks.len() {
-                blocks[count] = at.addr();
+            for (slot, at) in blocks
+                .iter_mut()
+                .zip(bin.blocks().take(bin.len.get() as usize))
+            {
+                *slot = at.as_ptr().addr();
                 count += 1;
-                // SAFETY: `at` is a cached block (see `Bin::pop`).
-                at = unsafe { at.cast::<*mut u8>().read() };
             }
             for &block in &blocks[..count] {
                 visit(block);
@@ -488,37 +489,26 @@ fn check_cache<A: RawAllocator>(cache: &Cache, heap: &A, max: u32) -> Result<(),
     for (class, bin) in cache.bins.iter().enumerate() {
         let size = class_layout(class).size();
         let mut count = 0;
-        let mut at = bin.head.get();
-        while !at.is_null() {
+        for at in bin.blocks() {
+            let addr = at.as_ptr().addr();
             count += 1;
             if count > bin.len.get() || count > max {
-                return Err(HeapError::new(
-                    at.addr(),
-                    "cache list longer than its count",
-                ));
+                return Err(HeapError::new(addr, "cache list longer than its count"));
             }
-            if !at.addr().is_multiple_of(CACHE_ALIGN) || !heap.owns(at.addr()..at.addr() + size) {
-                return Err(HeapError::new(at.addr(), "cached block not in the heap"));
+            if !addr.is_multiple_of(CACHE_ALIGN) || !heap.owns(addr..addr + size) {
+                return Err(HeapError::new(addr, "cached block not in the heap"));
             }
             // Cached twice: in this class further down, or in another class.
-            let mut same = 0;
-            for other in &cache.bins {
-                // Only addresses are compared: `contains` reads links of
-                // blocks that are all cached, so all free and ours.
-                if let Some(block) = NonNull::new(at) {
-                    let mut walk = other.head.get();
-                    while !walk.is_null() {
-                        same += usize::from(walk == block.as_ptr());
-                        // SAFETY: `walk` is a cached block (see `Bin::pop`).
-                        walk = unsafe { walk.cast::<*mut u8>().read() };
-                    }
-                }
-            }
+            // Only addresses are compared: the walks read links of blocks
+            // that are all cached, so all free and ours.
+            let same: usize = cache
+                .bins
+                .iter()
+                .map(|other| other.blocks().filter(|&block| block == at).count())
+                .sum();
             if same != 1 {
-                return Err(HeapError::new(at.addr(), "block cached twice"));
+                return Err(HeapError::new(addr, "block cached twice"));
             }
-            // SAFETY: `at` is a cached block (see `Bin::pop`).
-            at = unsafe { at.cast::<*mut u8>().read() };
         }
         if count != bin.len.get() {
             return Err(HeapError::new(0, "cache count disagrees with its list"));

@@ -220,11 +220,7 @@ fn heap_strip_cached(
         match b.kind {
             BlockKind::Padding => strip = strip.segment(at, b.size, Part::Padding, ""),
             BlockKind::Epilogue => strip = strip.segment(at, WORD, Part::Header, "epilogue"),
-            BlockKind::Allocated if cached.iter().any(|c| c.addr == b.addr) => {
-                let c = cached
-                    .iter()
-                    .find(|c| c.addr == b.addr)
-                    .expect("just found");
+            BlockKind::Allocated if let Some(c) = cached.iter().find(|c| c.addr == b.addr) => {
                 strip = strip
                     .segment(at, WORD, Part::Header, c.hdr)
                     .segment(at + WORD, WORD, Part::Cached, "next")
@@ -286,12 +282,23 @@ fn heap_strip_cached(
 /// and each block's `next` word (the first payload word) at the one after.
 /// Arrows start in the middle of the `next` word and end in the middle of
 /// the header they point at, so that a thin header is still hit squarely.
-fn with_list(mut strip: Strip, base: usize, list: &[usize], head: &str) -> Strip {
+fn with_list(strip: Strip, base: usize, list: &[usize], head: &str) -> Strip {
+    let stops: Vec<(usize, usize)> = list
+        .iter()
+        .map(|&block| (block - base + WORD / 2, block - base + WORD + WORD / 2))
+        .collect();
+    with_chain(strip, &stops, head)
+}
+
+/// Draws a linked list as arrows: `head` points at the first stop, and each
+/// stop's link at the next. A stop is (where an arrow arrives, where the
+/// stop's own link leaves), as offsets in the strip.
+fn with_chain(mut strip: Strip, stops: &[(usize, usize)], head: &str) -> Strip {
     let mut from = None;
-    for (i, &block) in list.iter().enumerate() {
+    for (i, &(arrive, leave)) in stops.iter().enumerate() {
         let label = if i == 0 { head } else { "next" };
-        strip = strip.link(from, block - base + WORD / 2, label);
-        from = Some(block - base + WORD + WORD / 2);
+        strip = strip.link(from, arrive, label);
+        from = Some(leave);
     }
     strip
 }
@@ -963,16 +970,18 @@ fn pool_strip(
         let label = format!("{label} · live");
         strip = strip.segment(ptr.as_ptr() as usize - base, slot, Part::Payload, label);
     }
-    let mut from = None;
     for (i, &at) in list.iter().enumerate() {
         // One cell per slot, so every slot is drawn alike; the link lives in
         // the free slot's first word, and the label says where it points.
         let next = if i + 1 == list.len() { "None" } else { "next" };
         let label = format!("{} · {next}", names[at / slot]);
         strip = strip.segment(at, slot, Part::Free, label);
-        strip = strip.link(from, at + slot / 2, if i == 0 { "head" } else { "next" });
-        from = Some(at + slot / 2);
     }
+    let stops: Vec<(usize, usize)> = list
+        .iter()
+        .map(|&at| (at + slot / 2, at + slot / 2))
+        .collect();
+    strip = with_chain(strip, &stops, "head");
     if fresh < size {
         strip = strip.segment(fresh, size - fresh, Part::Free, "never used");
     }
@@ -1072,7 +1081,8 @@ fn thread_cache_figure() {
     // A thread of our own, whose cache nobody has used: the test harness's
     // thread may already hold a cache for another heap.
     let strip = std::thread::spawn(move || {
-        let (small, large) = (layout32(), layout64());
+        let small = Layout::from_size_align(32, 16).expect("a valid layout");
+        let large = Layout::from_size_align(64, 16).expect("a valid layout");
         assert_eq!((cache_class(small), cache_class(large)), (Some(1), Some(3)));
         // SAFETY: non-zero sizes; p is freed once, with its layout, and q
         // never (the figure shows it live).
@@ -1175,14 +1185,6 @@ fn thread_cache_figure() {
     );
 }
 
-fn layout32() -> Layout {
-    Layout::from_size_align(32, 16).expect("a valid layout")
-}
-
-fn layout64() -> Layout {
-    Layout::from_size_align(64, 16).expect("a valid layout")
-}
-
 // ---------------------------------------------------------------------------
 // The arena chapter: values that need dropping sit behind a drop header,
 // and the headers link the drop list, newest first.
@@ -1227,12 +1229,12 @@ fn arena_drop_list_figure() {
             .segment(value, len, Part::Payload, label);
     }
     strip = strip.segment(n, 8, Part::Payload, "n: u64");
-    let mut from = None;
-    for (i, &header) in list.iter().enumerate() {
-        let label = if i == 0 { "drop_list" } else { "next" };
-        strip = strip.link(from, header + WORD / 2, label);
-        from = Some(header + WORD / 2);
-    }
+    // A header's link is its first word: arrows leave and arrive there.
+    let stops: Vec<(usize, usize)> = list
+        .iter()
+        .map(|&header| (header + WORD / 2, header + WORD / 2))
+        .collect();
+    strip = with_chain(strip, &stops, "drop_list");
     check_committed(
         "arena-drop-list.svg",
         &render(
