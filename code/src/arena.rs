@@ -5,7 +5,7 @@
 //! arena (or until [`Arena::reset`]), so the borrow checker, not the
 //! programmer, proves that no reference outlives its memory:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0502
 //! use allocators::arena::Arena;
 //! use allocators::growing_bump::GrowingBump;
 //!
@@ -33,7 +33,7 @@
 //! short-lived local (the trick that makes heterogeneous arenas with
 //! destructors unsound if forgotten).
 //!
-//! ```compile_fail
+//! ```compile_fail,E0597
 //! # use allocators::{arena::Arena, growing_bump::GrowingBump};
 //! let arena = Arena::new(GrowingBump::new());
 //! {
